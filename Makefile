@@ -1,0 +1,54 @@
+# cadres-qa: `make run` starts the product, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run ingest test lint eval bench browser clean
+
+install: $(STAMP)
+
+# torch first, pinned to the CPU build: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's chromium for the one real-browser test; never a downloaded browser build.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium could not be installed; the browser test will be skipped"; \
+	else echo "chromium not installed and not root; the browser test will be skipped"; fi
+
+ingest: install
+	$(VENV)/bin/cadres ingest
+
+run: install
+	$(VENV)/bin/cadres ingest --if-stale
+	$(VENV)/bin/cadres ui
+
+test: install browser
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -ra
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+eval: install
+	$(VENV)/bin/cadres ingest --if-stale
+	$(VENV)/bin/cadres eval eval/dev_questions.jsonl --out out/eval
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf .cadres out test-artifacts .pytest_cache

@@ -1,0 +1,120 @@
+"""The embedding model: loaded lazily, once per process, shared by every thread."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+_load_lock = threading.Lock()
+_models: dict[str, Embedder] = {}
+
+
+def model_fingerprint(name_or_path: str) -> str:
+    """A stable identity for a model, independent of where its folder lies (venvs differ)."""
+    p = Path(name_or_path)
+    if not p.is_dir():
+        return name_or_path
+    h = hashlib.sha256()
+    for fname in ("config.json", "modules.json", "tokenizer.json", "vocab.txt"):
+        f = p / fname
+        if f.exists():
+            h.update(f.read_bytes())
+    for fname in ("model.safetensors", "pytorch_model.bin"):
+        f = p / fname
+        if f.exists():
+            h.update(str(f.stat().st_size).encode())
+    return f"{p.name}:{h.hexdigest()[:16]}"
+
+
+class Embedder(Embeddings):
+    """Sentence-transformers behind one lock: HF fast tokenizers are not safe for concurrent use."""
+
+    def __init__(self, name_or_path: str):
+        self.name_or_path = name_or_path
+        self.fingerprint = model_fingerprint(name_or_path)
+        self._model: SentenceTransformer | None = None
+        self._load_lock = threading.Lock()
+        self._lock = threading.Lock()  # serialises tokenizer and forward passes
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                    hf_logging.set_verbosity_error()
+
+                    self._model = SentenceTransformer(
+                        self.name_or_path, device="cpu", local_files_only=True
+                    )
+        return self._model
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces available for text: the window minus [CLS] and [SEP]."""
+        return int(self.model.max_seq_length) - 2
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        tokenizer = self.tokenizer
+        with self._lock:
+            enc = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        tokenizer = self.tokenizer
+        with self._lock:
+            enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model
+        with self._lock:
+            vecs = model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vecs.astype(np.float32, copy=False)
+
+    # LangChain Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+def get_embedder(name_or_path: str) -> Embedder:
+    """The process-wide embedder for this model (created on first use, never at import)."""
+    emb = _models.get(name_or_path)
+    if emb is None:
+        with _load_lock:
+            emb = _models.get(name_or_path)
+            if emb is None:
+                emb = _models[name_or_path] = Embedder(name_or_path)
+    return emb

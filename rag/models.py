@@ -1,0 +1,88 @@
+"""Typed results that cross module lines."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class DocumentMeta(BaseModel):
+    """Bibliographic record of one source, carried on every chunk for citations."""
+
+    doc_id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    container: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    url: str | None = None
+    doi: str | None = None
+    source_type: str = "document"
+    themes: list[str] = Field(default_factory=list)
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    doc_id: str
+    text: str
+    page: int | None = None
+    score: float = 0.0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    page: int | None = None
+    quote: str
+    score: float = 0.0
+    container: str | None = None
+    url: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Author-date label such as "King and Muminov 2022, p. 203"."""
+        from rag.citing import author_date
+
+        return author_date(self.authors, self.year, self.page, self.title)
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+    mode: Literal["extractive", "llm"] = "extractive"
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    unsupported: list[str] = Field(default_factory=list, description="Sentences whose citations failed the check.")
+    query: str | None = Field(None, description="The retrieval query, after follow-up rewriting.")
+    closest_sources: list[str] = Field(default_factory=list)
+
+
+class FileFailure(BaseModel):
+    path: str
+    error: str
+
+
+class IngestReport(BaseModel):
+    files_seen: int = 0
+    files_added: int = 0
+    files_updated: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_failed: list[FileFailure] = Field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.files_failed else 0

@@ -1,0 +1,122 @@
+"""Text utilities shared by ingest and retrieval: folding, sentences, lexical tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Case-, width- and diacritic-insensitive form: Kōan Maru == koan maru, Ｓａｔō == sato."""
+    t = unicodedata.normalize("NFKD", text)
+    t = _COMBINING.sub("", t)
+    t = t.casefold()
+    # Typographic variants that users type plainly.
+    t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    t = t.replace("\u2013", "-").replace("\u2014", "-")
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def contains(haystack: str, needle: str) -> bool:
+    return fold(needle) in fold(haystack)
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours yourself yourselves did does according roughly approximately many much
+    did what's who's whose s t don many kind kinds way ways say says said give gave given one ones""".split()
+)
+
+_TOKEN = re.compile(r"[0-9][0-9,.]*[0-9]|[0-9]+|[a-z]+(?:'[a-z]+)?")
+
+
+def lexical_tokens(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Tokens for BM25: folded words, numbers without thousands separators, light plural stripping."""
+    out = []
+    for tok in _TOKEN.findall(fold(text)):
+        if tok[0].isdigit():
+            out.append(tok.replace(",", "").rstrip("."))
+            continue
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        if not keep_stopwords and (tok in STOPWORDS or len(tok) < 2):
+            continue
+        out.append(stem(tok))
+    return out
+
+
+def stem(tok: str) -> str:
+    """Plural stripping only: enough to match internee/internees without a stemming library."""
+    if len(tok) <= 4 or tok.endswith(("ss", "us", "is")):
+        return tok
+    if tok.endswith("ies"):
+        return tok[:-3] + "y"
+    if tok.endswith(("ches", "shes", "xes", "zes", "sses")):
+        return tok[:-2]
+    if tok.endswith("s"):
+        return tok[:-1]
+    return tok
+
+
+# ---------------------------------------------------------------- sentences
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "lt", "col", "gen", "maj", "capt", "sgt", "st", "jr", "sr",
+    "vol", "vols", "no", "nos", "pp", "p", "ed", "eds", "trans", "fig", "figs", "ch", "chap", "sec",
+    "e.g", "i.e", "etc", "cf", "vs", "ca", "c", "approx", "est", "dept", "univ", "co", "inc", "ltd",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k",
+    "u.s.s.r", "op", "cit", "ibid", "al", "rev", "repr", "n.d",
+}
+
+_BOUNDARY = re.compile(r"""([.!?]["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9\u00C0-\u024F\u0370-\u03ff\u0400-\u04ff\u3000-\u9fff])""")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+def _is_abbrev(before: str) -> bool:
+    m = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before)
+    if not m:
+        return False
+    word = m.group(1).lower()
+    if len(word) == 1:  # initials: J. D. J. Brown
+        return True
+    return word in _ABBREV
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Sentence spans with offsets; paragraph and list-item breaks always end a sentence."""
+    spans: list[Span] = []
+    for block in re.finditer(r"[^\n]+(?:\n(?!\s*\n|\s*[-*•]\s|\s*\d+[.)]\s|#)[^\n]+)*", text):
+        btext = block.group(0)
+        bstart = block.start()
+        cur = 0
+        for m in _BOUNDARY.finditer(btext):
+            end = m.end(1)
+            if _is_abbrev(btext[cur:end]):
+                continue
+            _add(spans, btext, bstart + offset, cur, end)
+            cur = m.end(2)
+        _add(spans, btext, bstart + offset, cur, len(btext))
+    return spans
+
+
+def _add(spans: list[Span], btext: str, base: int, s: int, e: int) -> None:
+    seg = btext[s:e]
+    lead = len(seg) - len(seg.lstrip())
+    trail = len(seg.rstrip())
+    seg = seg.strip()
+    if seg:
+        spans.append(Span(base + s + lead, base + s + trail, seg))
