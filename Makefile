@@ -33,7 +33,7 @@ ingest: install
 	$(VENV)/bin/cadres ingest
 
 run: install
-	$(VENV)/bin/cadres ingest --if-stale
+	$(VENV)/bin/cadres ingest
 	$(VENV)/bin/cadres ui
 
 test: install browser
@@ -44,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 eval: install
-	$(VENV)/bin/cadres ingest --if-stale
+	$(VENV)/bin/cadres ingest
 	$(VENV)/bin/cadres eval eval/dev_questions.jsonl --out out/eval
 
 bench: install

@@ -32,7 +32,7 @@ def markdown_to_text(md: str) -> str:
     t = re.sub(r"```.*?```", lambda m: m.group(0).strip("`"), md, flags=re.S)
     t = re.sub(r"!\[([^\]]*)\]\(([^)]*)\)", r"[image: \1]", t)
     t = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"\1 (\2)", t)
-    t = re.sub(r"^#{1,6}\s*(.+?)\s*#*\s*$", r"\1", t, flags=re.M)
+    t = re.sub(r"^#{1,6}\s*(.+?)\s*#*\s*$", r"\n\1\n", t, flags=re.M)  # a heading is its own paragraph
     t = re.sub(r"(\*\*|__)(.+?)\1", r"\2", t)
     t = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)\*(?!\w)", r"\1", t)
     t = re.sub(r"`([^`\n]+)`", r"\1", t)

@@ -21,12 +21,12 @@ from ingest.errors import FileRejected
 from ingest.loaders import load_file
 from ingest.metadata import read_metadata, sidecar_for
 from rag.embedding import Embedder, get_embedder
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, build_from_store
 from rag.models import DocumentMeta, FileFailure, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched
 
-PIPELINE_VERSION = "1"  # bump when cleaning or chunking changes, so every file is redone
+PIPELINE_VERSION = "2"  # bump when cleaning or chunking changes, so every file is redone
 
 
 class IngestFatal(RuntimeError):
@@ -147,24 +147,6 @@ def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> Non
     )
 
 
-def rebuild_lexical(store: Store, settings: Settings) -> LexicalIndex:
-    """Lexical index over every chunk in the store, stamped with the store's generation."""
-    generation = store.generation()
-    col = store.chunks()
-    ids: list[str] = []
-    texts: list[str] = []
-    total = col.count()
-    page = 20000
-    for off in range(0, total, page):
-        got = col.get(include=["documents", "metadatas"], limit=page, offset=off)
-        ids.extend(got["ids"])
-        texts.extend(f"{m.get('title', '')}\n{d}" for d, m in zip(got["documents"], got["metadatas"], strict=True))
-    index = LexicalIndex.build(ids, texts, generation)
-    if not settings.chroma_url or settings.data_dir.exists():
-        index.save(settings.lexical_dir)
-    return index
-
-
 def ingest_paths(
     paths: list[str | Path] | None = None,
     settings: Settings | None = None,
@@ -251,7 +233,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             report.files_failed.append(FileFailure(path=str(f.path), error=f"{f.path.name}: unreadable ({e})"))
     # Files gone from a folder that was walked completely.
     seen = {f.key for f in found.files}
-    for key, m in manifest.items():
+    for key in manifest:
         if key in seen or not any(key.startswith(r.as_posix() + "/") for r in found.roots):
             continue
         if not dirty:
@@ -262,7 +244,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
         report.files_removed += 1
     idx = LexicalIndex.load(settings.lexical_dir)
     if dirty or idx is None or idx.generation != store.generation():
-        rebuild_lexical(store, settings)
+        build_from_store(store, settings)
     report.chunks_total = store.count()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report

@@ -9,8 +9,15 @@ if TYPE_CHECKING:
     from rag.models import Citation
 
 
+def _is_personal(name: str) -> bool:
+    words = name.replace(",", " ").split()
+    return len(words) >= 2 and all(w[:1].isupper() for w in words if w.isalpha())
+
+
 def _surname(name: str) -> str:
     name = name.strip()
+    if not _is_personal(name):
+        return name  # an organisation ("cadres-qa editors") is cited whole
     if "," in name:
         return name.split(",", 1)[0].strip()
     parts = name.split()
@@ -42,7 +49,7 @@ def _chicago_authors(authors: list[str]) -> str:
     if not names:
         return ""
     first = names[0]
-    if "," not in first and len(first.split()) > 1:
+    if "," not in first and _is_personal(first):
         parts = first.split()
         first = f"{parts[-1]}, {' '.join(parts[:-1])}"
     rest = names[1:]

@@ -79,6 +79,8 @@ _EXTRA_COMMANDS: list[tuple[str, Callable]] = []
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import rag.cli_commands  # noqa: F401  (registers ask, eval, ui, serve)
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

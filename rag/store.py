@@ -7,6 +7,7 @@ makes ingest incremental). All shared state lives in Chroma, so replicas on a Ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -134,10 +135,8 @@ class Store:
 
     def drop(self) -> None:
         for n in (self.name, f"{self.name}-sentences", f"{self.name}-files"):
-            try:
+            with contextlib.suppress(Exception):
                 self.client.delete_collection(n)
-            except Exception:
-                pass
 
     def _where(self) -> str:
         return self.settings.chroma_url or str(self.settings.chroma_path)

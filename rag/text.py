@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
@@ -25,14 +26,7 @@ def contains(haystack: str, needle: str) -> bool:
 
 
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself
-    just me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these they
-    this those through to too under until up very was we were what when where which while who whom why
-    will with would you your yours yourself yourselves did does according roughly approximately many much
-    did what's who's whose s t don many kind kinds way ways say says said give gave given one ones""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "did", "does", "according", "roughly", "approximately", "many", "much", "did", "what's", "who's", "whose", "s", "t", "don", "many", "kind", "kinds", "way", "ways", "say", "says", "said", "give", "gave", "given", "one", "ones"]
 )
 
 _TOKEN = re.compile(r"[0-9][0-9,.]*[0-9]|[0-9]+|[a-z]+(?:'[a-z]+)?")
@@ -53,17 +47,17 @@ def lexical_tokens(text: str, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=200_000)
 def stem(tok: str) -> str:
-    """Plural stripping only: enough to match internee/internees without a stemming library."""
-    if len(tok) <= 4 or tok.endswith(("ss", "us", "is")):
-        return tok
-    if tok.endswith("ies"):
-        return tok[:-3] + "y"
-    if tok.endswith(("ches", "shes", "xes", "zes", "sses")):
-        return tok[:-2]
-    if tok.endswith("s"):
-        return tok[:-1]
-    return tok
+    """Snowball (Porter 2) stem: suspended/suspend, provisions/provision match."""
+    return _stemmer().stemWord(tok)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 # ---------------------------------------------------------------- sentences

@@ -1,0 +1,1 @@
+"""Answerers: extractive (default, offline) and LLM (any LangChain chat model), plus refusal."""

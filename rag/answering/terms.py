@@ -1,0 +1,50 @@
+"""The question's key terms, weighted by how rare they are in the corpus."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rag.lexical import LexicalIndex
+from rag.text import lexical_tokens
+
+# Words that shape a question but never carry its subject.
+QUESTION_WORDS = frozenset(
+    ["article", "authors", "author", "paper", "book", "text", "source", "sources", "corpus", "according", "describe", "described", "characterise", "characterize", "characterised", "explain", "happen", "happened", "happens", "take", "took", "mean", "means", "name", "named", "title", "call", "called", "main", "mainly", "reason", "reasons", "role", "kind", "type", "sort", "number", "figure", "figures", "total", "roughly", "approximately", "about", "around", "exactly", "compare", "comparison", "differ", "difference", "different", "similar", "side", "sides", "think", "view", "argue", "argues", "argument", "claim", "claims", "suggest", "suggests", "say", "says", "said", "state", "states", "stated", "tell", "told", "give", "gives", "doe", "did", "do", "many", "much", "long", "often", "first", "last", "later", "earlier", "year", "years", "date", "dates", "day", "time", "period", "happen", "who", "whom", "whose", "which", "what", "when", "where", "why", "how"]
+)
+
+_NUMBER = re.compile(r"^\d")
+
+
+@dataclass
+class Term:
+    token: str
+    weight: float
+    specific: bool  # a name, number or year: its absence from the evidence is telling
+    known: bool = True  # occurs somewhere in the corpus
+
+
+def key_terms(question: str, index: LexicalIndex) -> list[Term]:
+    n = max(1, len(index.ids))
+    caps = {
+        t
+        for i, w in enumerate(re.findall(r"[\w'\u2019-]+", question))
+        if i > 0 and w[:1].isupper()
+        for t in lexical_tokens(w)
+    }
+    out: dict[str, Term] = {}
+    for tok in lexical_tokens(question):
+        if tok in QUESTION_WORDS or tok in out:
+            continue
+        df = index.doc_freq(tok)
+        weight = math.log(1 + n / (df + 1))
+        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or tok in caps, df > 0)
+    return list(out.values())
+
+
+def coverage(terms: list[Term], tokens: set[str]) -> float:
+    total = sum(t.weight for t in terms)
+    if total == 0:
+        return 0.0
+    return sum(t.weight for t in terms if t.token in tokens) / total

@@ -1,0 +1,168 @@
+"""The retrieval pipeline behind Assistant.retrieve and the LangChain retriever."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.lexical import LexicalIndex, build_from_store
+from rag.models import Passage
+from rag.retrieval.filters import Filters
+from rag.settings import Settings
+from rag.store import Store
+
+RRF_K = 60
+CANDIDATES = 30
+MMR_LAMBDA = 0.75
+DUPLICATE_SIM = 0.95
+GENERATION_CHECK_S = 2.0
+
+
+@dataclass
+class Retrieval:
+    """Passages plus what the answerers need and the timings split."""
+
+    passages: list[Passage]
+    query_vec: np.ndarray
+    passage_vecs: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Searcher:
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._lex: LexicalIndex | None = None
+        self._lex_lock = threading.Lock()
+        self._checked_at = 0.0
+        self._col = None
+
+    # ------------------------------------------------------------ lexical index
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, kept current with the store: reloaded or rebuilt when ingest changes it."""
+        now = time.monotonic()
+        if self._lex is not None and now - self._checked_at < GENERATION_CHECK_S:
+            return self._lex
+        with self._lex_lock:
+            generation = self.store.generation()
+            self._checked_at = time.monotonic()
+            self._col = self.store.chunks()  # re-fetched: a --rebuild replaces the collection
+            if self._lex is not None and self._lex.generation == generation:
+                return self._lex
+            idx = LexicalIndex.load(self.settings.lexical_dir)
+            if idx is None or idx.generation != generation:
+                idx = build_from_store(self.store, self.settings, save=not self.settings.chroma_url)
+            self._lex = idx
+            return idx
+
+    # ------------------------------------------------------------ search
+    def search(self, query: str, k: int, filters: Filters | None = None) -> Retrieval:
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qvec = self.embedder.encode([query])[0]
+        t["embed_query"] = _ms(t0)
+
+        t1 = time.perf_counter()
+        lex = self.lexical()
+        col = self._col
+        n = min(max(CANDIDATES, k * 4), max(1, len(lex.ids)))
+        where = filters.chroma_where() if filters else None
+        dense = col.query(
+            query_embeddings=[qvec.tolist()],
+            n_results=n,
+            where=where,
+            include=["documents", "metadatas", "embeddings", "distances"],
+        )
+        t["dense"] = _ms(t1)
+
+        t2 = time.perf_counter()
+        lex_hits = lex.search(query, n, filters)
+        t["lexical"] = _ms(t2)
+
+        t3 = time.perf_counter()
+        rows: dict[str, dict] = {}
+        for rank, cid in enumerate(dense["ids"][0]):
+            rows[cid] = {
+                "text": dense["documents"][0][rank],
+                "meta": dense["metadatas"][0][rank],
+                "vec": np.asarray(dense["embeddings"][0][rank], dtype=np.float32),
+                "dense_rank": rank,
+                "rrf": 1.0 / (RRF_K + rank + 1),
+            }
+        missing = [cid for cid, _ in lex_hits if cid not in rows]
+        if missing:
+            got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for i, cid in enumerate(got["ids"]):
+                rows[cid] = {
+                    "text": got["documents"][i],
+                    "meta": got["metadatas"][i],
+                    "vec": np.asarray(got["embeddings"][i], dtype=np.float32),
+                    "rrf": 0.0,
+                }
+        for rank, (cid, bm25) in enumerate(lex_hits):
+            if cid in rows:
+                rows[cid]["rrf"] += 1.0 / (RRF_K + rank + 1)
+                rows[cid]["lexical_rank"] = rank
+                rows[cid]["bm25"] = bm25
+        ids = sorted(rows, key=lambda c: -rows[c]["rrf"])
+        chosen = mmr(ids, rows, qvec, k)
+        t["fuse"] = _ms(t3)
+
+        passages, vecs = [], []
+        for cid in chosen:
+            r = rows[cid]
+            meta = dict(r["meta"])
+            sim = float(np.dot(qvec, r["vec"]))
+            meta.update(
+                rrf=round(r["rrf"], 6),
+                dense_rank=r.get("dense_rank"),
+                lexical_rank=r.get("lexical_rank"),
+                bm25=round(r.get("bm25", 0.0), 4),
+            )
+            passages.append(
+                Passage(
+                    chunk_id=cid,
+                    doc_id=meta.get("doc_id", ""),
+                    text=r["text"],
+                    page=meta.get("page"),
+                    score=round(sim, 4),
+                    metadata=meta,
+                )
+            )
+            vecs.append(r["vec"])
+        pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
+        t["retrieve"] = _ms(t0)
+        return Retrieval(passages, qvec, pv, t)
+
+
+def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:
+    """Maximal marginal relevance over fused ranks; near-duplicates (overlapping chunks) never both."""
+    if not ids:
+        return []
+    top = max(rows[c]["rrf"] for c in ids) or 1.0
+    chosen: list[str] = []
+    pool = list(ids)
+    while pool and len(chosen) < k:
+        best, best_score = None, -1e9
+        for c in pool:
+            rel = rows[c]["rrf"] / top
+            red = max((float(np.dot(rows[c]["vec"], rows[s]["vec"])) for s in chosen), default=0.0)
+            if red >= DUPLICATE_SIM:
+                continue
+            score = MMR_LAMBDA * rel - (1 - MMR_LAMBDA) * red
+            if score > best_score:
+                best, best_score = c, score
+        if best is None:
+            break
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
