@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+MAX_FALSE_REFUSAL = 0.10
+
 
 def features(path: str):
     from rag import Assistant
@@ -52,11 +54,12 @@ def main(path: str = "eval/dev_questions.jsonl") -> None:
     X, y, ids = features(path)
     mu, sd, clf = fit(X, y)
     p = clf.predict_proba((X - mu) / sd)[:, 1]
-    # Threshold: the refusal target (>= 0.9 of unanswerable) first, then the fewest false refusals.
+    # Threshold: wrongly refusing an answerable question costs the user a real answer, so the
+    # false-refusal budget (<= 0.10) comes first; within it, refuse as many unanswerable ones as possible.
     best = None
     for thr in np.unique(np.round(p, 4)):
         r, fr = rates(p, y, thr)
-        key = (r >= 0.9, -fr, r)
+        key = (fr <= MAX_FALSE_REFUSAL, r, -fr)
         if best is None or key > best[0]:
             best = (key, float(thr), r, fr)
     _, thr, r, fr = best

@@ -11,7 +11,7 @@ from rag.answering import extractive
 from rag.answering.evidence import gather
 from rag.answering.followup import combine_turns
 from rag.answering.refusal import Signals, expected_type, has_type, should_refuse
-from rag.answering.terms import coverage, key_terms
+from rag.answering.terms import coverage, key_terms, soft_coverage
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
 from rag.models import Answer, Passage
@@ -21,6 +21,9 @@ from rag.text import lexical_tokens
 
 if TYPE_CHECKING:
     from rag.retrieval.searcher import Retrieval, Searcher
+
+
+SOFT_CANDIDATES = 4  # sentences checked for paraphrased question words
 
 
 class QuestionError(ValueError):
@@ -34,6 +37,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._llm_answerer = None
+        self._words = None
 
     # ------------------------------------------------------------ wiring (lazy)
     @property
@@ -132,6 +136,8 @@ class Assistant:
             evidence_tokens.update(lexical_tokens(f"{p.metadata.get('title', '')} {p.text}"))
         kind = expected_type(question)
         total = sum(t.weight for t in terms) or 1.0
+        typed = [s for s in scored[:SOFT_CANDIDATES] if has_type(s.sentence.text, kind, question)]
+        words = self._word_vectors()
         missing = [t for t in terms if t.token not in evidence_tokens]
         signals = Signals(
             support=round(scored[0].score, 4) if scored else 0.0,
@@ -139,12 +145,20 @@ class Assistant:
             top_passage_sim=round(max((p.score for p in retrieval.passages), default=0.0), 4),
             evidence_coverage=round(coverage(terms, evidence_tokens), 4),
             sentence_coverage=round(max((s.coverage for s in scored), default=0.0), 4),
-            typed_coverage=round(max((s.coverage for s in scored if has_type(s.sentence.text, kind)), default=0.0), 4),
+            typed_coverage=round(max((s.coverage for s in scored if has_type(s.sentence.text, kind, question)), default=0.0), 4),
+            soft_coverage=round(max((soft_coverage(terms, s.sentence.text, words) for s in typed), default=0.0), 4),
             missing_specific=float(sum(1 for t in missing if t.specific)),
             unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
             missing=[t.token for t in missing],
         )
         return scored, signals
+
+    def _word_vectors(self):
+        if self._words is None:
+            from rag.answering.wordsim import WordVectors
+
+            self._words = WordVectors(self.searcher.embedder)
+        return self._words
 
     def _extractive(self, question: str, query: str, retrieval: Retrieval) -> Answer:
         scored, signals = self.evidence_signals(question, query, retrieval)

@@ -32,7 +32,7 @@ STOPWORDS = frozenset(
 _TOKEN = re.compile(r"[0-9][0-9,.]*[0-9]|[0-9]+|[a-z]+(?:'[a-z]+)?")
 
 
-def lexical_tokens(text: str, keep_stopwords: bool = False) -> list[str]:
+def lexical_tokens(text: str, keep_stopwords: bool = False, stemmed: bool = True) -> list[str]:
     """Tokens for BM25: folded words, numbers without thousands separators, light plural stripping."""
     out = []
     for tok in _TOKEN.findall(fold(text)):
@@ -43,7 +43,7 @@ def lexical_tokens(text: str, keep_stopwords: bool = False) -> list[str]:
             tok = tok[:-2]
         if not keep_stopwords and (tok in STOPWORDS or len(tok) < 2):
             continue
-        out.append(stem(tok))
+        out.append(stem(tok) if stemmed else tok)
     return out
 
 

@@ -87,18 +87,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def cadres_cli() -> Callable:
-    """run(*args, env={...}, timeout=...) -> CompletedProcess of the `cadres` console script.
+class CadresCli:
+    """The `cadres` console script, run with a scrubbed environment (no CADRES_* from the shell)."""
 
-    The environment is scrubbed of CADRES_* variables; pass the ones the test needs in `env`.
-    """
-    exe = venv_tool("cadres")
-    cmd = [exe] if exe else [sys.executable, "-m", "rag"]
+    def __init__(self) -> None:
+        exe = venv_tool("cadres")
+        self.cmd = [exe] if exe else [sys.executable, "-m", "rag"]
 
-    def run(*args, env: dict | None = None, timeout: float = 300, cwd=None):
+    def run(self, *args, env: dict | None = None, timeout: float = 300, cwd=None):
+        """Run to completion: CompletedProcess with text stdout/stderr."""
         return subprocess.run(
-            [*cmd, *map(str, args)],
+            [*self.cmd, *map(str, args)],
             env=clean_env(**(env or {})),
             capture_output=True,
             text=True,
@@ -106,8 +105,22 @@ def cadres_cli() -> Callable:
             cwd=cwd,
         )
 
-    run.cmd = cmd
-    return run
+    def popen(self, *args, env: dict | None = None, cwd=None) -> subprocess.Popen:
+        """Start in the background (stdout/stderr piped, text mode); the caller waits or kills it."""
+        return subprocess.Popen(
+            [*self.cmd, *map(str, args)],
+            env=clean_env(**(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+        )
+
+
+@pytest.fixture
+def cadres_cli() -> CadresCli:
+    """`cadres_cli.run("ingest", "--json", env={"CADRES_DATA_DIR": ...})` or `.popen(...)`."""
+    return CadresCli()
 
 
 def _heartbeat(url: str) -> bool:

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.text import fold
+
 MODEL_FILE = Path(__file__).with_name("refusal_model.json")
 
 _HOW_MANY = re.compile(r"\bhow (many|much|long|far|large|big)\b|\bwhat (number|percentage|proportion|share|size)\b", re.I)
@@ -36,27 +38,27 @@ _PLACEISH = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zāēīōū]+")
 
 FEATURES = (
     "support", "top_sentence_sim", "top_passage_sim", "evidence_coverage", "sentence_coverage",
-    "typed_coverage", "missing_specific", "unknown_weight",
+    "typed_coverage", "soft_coverage", "missing_specific", "unknown_weight",
 )
 
 
 def expected_type(question: str) -> str | None:
-    if _HOW_MANY.search(question):
-        return "number"
-    if _WHEN.search(question):
-        return "date"
-    if _WHO.search(question):
-        return "name"
-    if _WHERE.search(question):
-        return "place"
-    return None
+    """The kind of answer asked for, decided by the question's first wh-phrase."""
+    found = []
+    for kind, pattern in (("number", _HOW_MANY), ("date", _WHEN), ("name", _WHO), ("place", _WHERE)):
+        m = pattern.search(question)
+        if m:
+            found.append((m.start(), kind))
+    return min(found)[1] if found else None
 
 
-def has_type(text: str, kind: str | None) -> bool:
+def has_type(text: str, kind: str | None, question: str = "") -> bool:
+    """Whether the sentence holds something of that kind that the question does not already say."""
     if kind is None:
         return True
     pattern = {"number": _NUMBERISH, "date": _DATEISH, "name": _NAMEISH, "place": _PLACEISH}[kind]
-    return bool(pattern.search(text))
+    asked = fold(question)
+    return any(fold(m.group(0)) not in asked for m in pattern.finditer(text))
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Signals:
     evidence_coverage: float = 0.0  # IDF-weighted share of key terms found anywhere in the evidence
     sentence_coverage: float = 0.0  # the same, within the single best-covering sentence
     typed_coverage: float = 0.0  # ... within a sentence that also holds the kind of answer asked for
+    soft_coverage: float = 0.0  # typed coverage that also credits paraphrased words
     missing_specific: float = 0.0  # names and numbers of the question absent from the evidence
     unknown_weight: float = 0.0  # share of key-term weight the corpus never uses at all
     missing: list[str] = field(default_factory=list)
@@ -86,7 +89,7 @@ def _model() -> dict:
     except (OSError, ValueError):
         # Uncalibrated fallback: refuse only when the evidence plainly lacks the question's terms.
         return {"mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES),
-                "coef": [1, 1, 0, 3, 2, 2, -2, -4], "intercept": -4.5, "threshold": 0.5}
+                "coef": [1, 1, 0, 3, 2, 2, 2, -2, -4], "intercept": -4.5, "threshold": 0.5}
 
 
 def answerable_probability(s: Signals) -> float:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from rag.lexical import LexicalIndex
-from rag.text import lexical_tokens
+from rag.text import lexical_tokens, stem
 
 # Words that shape a question but never carry its subject.
 QUESTION_WORDS = frozenset(
@@ -23,6 +23,7 @@ class Term:
     weight: float
     specific: bool  # a name, number or year: its absence from the evidence is telling
     known: bool = True  # occurs somewhere in the corpus
+    word: str = ""  # the folded surface form, for word-level similarity
 
 
 def key_terms(question: str, index: LexicalIndex) -> list[Term]:
@@ -34,12 +35,13 @@ def key_terms(question: str, index: LexicalIndex) -> list[Term]:
         for t in lexical_tokens(w)
     }
     out: dict[str, Term] = {}
-    for tok in lexical_tokens(question):
-        if tok in QUESTION_WORDS or tok in out:
+    for word in lexical_tokens(question, stemmed=False):
+        tok = stem(word) if word[:1].isalpha() else word
+        if tok in QUESTION_WORDS or word in QUESTION_WORDS or tok in out:
             continue
         df = index.doc_freq(tok)
         weight = math.log(1 + n / (df + 1))
-        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or tok in caps, df > 0)
+        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or tok in caps, df > 0, word)
     return list(out.values())
 
 
@@ -48,3 +50,24 @@ def coverage(terms: list[Term], tokens: set[str]) -> float:
     if total == 0:
         return 0.0
     return sum(t.weight for t in terms if t.token in tokens) / total
+
+
+def soft_coverage(terms: list[Term], sentence: str, words) -> float:
+    """Like coverage, but a term absent from the sentence earns the similarity of its closest word
+    there when that is above SOFT_MIN (a paraphrase), instead of nothing."""
+    from rag.answering.wordsim import SOFT_MIN
+
+    total = sum(t.weight for t in terms)
+    if total == 0:
+        return 0.0
+    surface = lexical_tokens(sentence, stemmed=False)
+    stems = {stem(w) if w[:1].isalpha() else w for w in surface}
+    got = 0.0
+    for t in terms:
+        if t.token in stems:
+            got += t.weight
+        elif t.word and not t.specific:
+            sim = words.best_match(t.word, [w for w in surface if w[:1].isalpha()])
+            if sim >= SOFT_MIN:
+                got += t.weight * sim
+    return got / total

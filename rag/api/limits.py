@@ -1,0 +1,200 @@
+"""Pure ASGI middleware (streaming-safe): API key, per-client rate limit, request body cap."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.api.errors import error_response
+
+# Open without a key and never rate limited: the health probe and the API documentation.
+PUBLIC_PATHS = frozenset({"/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+RATE_FREE_PATHS = PUBLIC_PATHS
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers") or ():
+        if k.lower() == name:
+            return v.decode("latin-1")
+    return None
+
+
+def presented_key(scope: Scope) -> str | None:
+    """The key from `Authorization: Bearer KEY` or `X-API-Key: KEY`."""
+    auth = _header(scope, b"authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = _header(scope, b"x-api-key")
+    return key.strip() if key and key.strip() else None
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+# ---------------------------------------------------------------- rate limit
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class RateLimiter:
+    """Token bucket per client: `per_minute` requests, refilled continuously (bursts up to `per_minute`).
+
+    In-process: each worker and each replica keeps its own buckets.
+    """
+
+    def __init__(self, per_minute: int, *, clock=time.monotonic, max_clients: int = 100_000):
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self.max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, client: str) -> float:
+        """Take one token; 0.0 when allowed, else the seconds until a token is free."""
+        now = self.clock()
+        with self._lock:
+            b = self._buckets.get(client)
+            if b is None:
+                if len(self._buckets) >= self.max_clients:
+                    self._prune(now)
+                b = self._buckets[client] = _Bucket(self.capacity, now)
+            else:
+                b.tokens = min(self.capacity, b.tokens + (now - b.stamp) * self.rate)
+                b.stamp = now
+            if b.tokens >= 1.0:
+                b.tokens -= 1.0
+                return 0.0
+            return (1.0 - b.tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        full = [c for c, b in self._buckets.items() if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
+        for c in full:
+            del self._buckets[c]
+        if len(self._buckets) >= self.max_clients:  # still full: drop the oldest half
+            for c, _ in sorted(self._buckets.items(), key=lambda kv: kv[1].stamp)[: len(self._buckets) // 2]:
+                del self._buckets[c]
+
+
+class AccessMiddleware:
+    """API key (when configured) and the per-client rate limit, before any body is read.
+
+    The client is the API key when a valid one is presented, else the client IP (behind a proxy,
+    run uvicorn with --forwarded-allow-ips so the IP is the real client's). Requests with a wrong
+    key are limited by IP, so guessing keys is rate limited too.
+    """
+
+    def __init__(self, app: ASGIApp, *, api_key: str | None, limiter: RateLimiter):
+        self.app = app
+        self.api_key = api_key
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        key = presented_key(scope)
+        authorized = self.api_key is None or (
+            key is not None and hmac.compare_digest(key.encode(), self.api_key.encode())
+        )
+        if path not in RATE_FREE_PATHS:
+            if authorized and key is not None and self.api_key is not None:
+                client = "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+            else:
+                client = "ip:" + client_ip(scope)
+            wait = self.limiter.hit(client)
+            if wait > 0:
+                retry = max(1, math.ceil(wait))
+                resp = error_response(
+                    429,
+                    f"rate limit exceeded: at most {int(self.limiter.capacity)} requests per minute per client "
+                    f"(CADRES_RATE_LIMIT_PER_MINUTE); retry after {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+                await resp(scope, receive, send)
+                return
+        if not authorized and path not in PUBLIC_PATHS:
+            msg = (
+                "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"
+                if key is None
+                else "wrong API key"
+            )
+            resp = error_response(401, msg, headers={"WWW-Authenticate": "Bearer"})
+            await resp(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------- body cap
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when the streamed body passes the cap (FastAPI re-raises HTTPExceptions)."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, detail=_too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return f"request body larger than the limit of {limit} bytes (CADRES_MAX_BODY_BYTES)"
+
+
+class BodyLimitMiddleware:
+    """413 when Content-Length says the body is over the cap, or when the streamed body passes it."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                n = int(declared)
+            except ValueError:
+                await error_response(400, "Content-Length is not a number")(scope, receive, send)
+                return
+            if n > self.max_bytes:
+                await error_response(413, _too_large(self.max_bytes))(scope, receive, send)
+                return
+
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            # Only reached when the route did not turn it into a response itself.
+            if started:
+                raise
+            await error_response(413, _too_large(self.max_bytes))(scope, receive, send)

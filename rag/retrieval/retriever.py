@@ -1,0 +1,78 @@
+"""A LangChain retriever over the cadres-qa store: the same hybrid search as Assistant.retrieve.
+
+    from rag.retrieval.retriever import CadresRetriever
+
+    docs = CadresRetriever(k=3).invoke("How many Japanese were interned in the Soviet Union?")
+    docs = CadresRetriever().invoke("Koan Maru", k=1, filters={"doc_ids": ["repatriation-from-the-ussr"]})
+
+Each Document carries the passage text, its chunk id as `id`, and the chunk's metadata plus
+chunk_id, doc_id, page and score (the passage's cosine similarity to the query).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
+from pydantic import ConfigDict, Field
+
+from rag.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+
+_assistants: dict[str, Assistant] = {}
+_assistants_lock = threading.Lock()
+
+
+def shared_assistant(settings: Settings | None = None) -> Assistant:
+    """One Assistant per distinct settings per process (it holds the model, the store client and
+    the lexical index, which are costly to open and meant to be shared)."""
+    from rag.assistant import Assistant
+
+    settings = settings or get_settings()
+    key = settings.model_dump_json(exclude={"api_key"})
+    with _assistants_lock:
+        qa = _assistants.get(key)
+        if qa is None:
+            qa = _assistants[key] = Assistant(settings)
+        return qa
+
+
+class CadresRetriever(BaseRetriever):
+    """Hybrid (dense + BM25, fused and diversified) retrieval over the cadres-qa corpus."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    k: int = Field(5, ge=1, le=50, description="Passages returned per query.")
+    filters: dict | None = Field(None, description="{doc_ids | doc_id, year_min, year_max}")
+    settings: Settings | None = Field(None, description="Store to search; None = the CADRES_* environment.")
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        k = int(kwargs.get("k") or self.k)
+        filters = kwargs.get("filters", self.filters)
+        passages = shared_assistant(self.settings).retrieve(query, k=k, filters=filters)
+        return [
+            Document(
+                page_content=p.text,
+                metadata={**p.metadata, "chunk_id": p.chunk_id, "doc_id": p.doc_id, "page": p.page, "score": p.score},
+                id=p.chunk_id,
+            )
+            for p in passages
+        ]
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return await run_in_executor(
+            None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(), **kwargs
+        )

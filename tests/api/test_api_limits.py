@@ -1,0 +1,260 @@
+"""Limits and safety: body cap, question length, rate limit, API key, timeout, JSON errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from api_testlib import QUESTION, assert_error
+from fastapi.testclient import TestClient
+
+from rag.api.limits import RateLimiter
+
+CHAT = "/v1/chat/completions"
+
+
+# ---------------------------------------------------------------- body cap (413)
+def test_body_over_the_cap_by_content_length(make_app):
+    c = TestClient(make_app(max_body_bytes=2048))
+    r = c.post("/v1/ask", json={"question": "x" * 5000})
+    err = assert_error(r, 413)
+    assert "CADRES_MAX_BODY_BYTES" in err["message"] and "2048" in err["message"]
+
+
+def test_body_over_the_cap_when_streamed_without_length(make_app):
+    c = TestClient(make_app(max_body_bytes=2048))
+
+    def chunks():  # chunked transfer encoding: no Content-Length to check up front
+        yield b'{"question": "'
+        for _ in range(10):
+            yield b"y" * 500
+        yield b'"}'
+
+    r = c.post("/v1/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    err = assert_error(r, 413)
+    assert "CADRES_MAX_BODY_BYTES" in err["message"]
+
+
+def test_upload_over_the_body_cap(make_app, tmp_path):
+    c = TestClient(make_app(max_body_bytes=4096, api_key="k"))
+    r = c.post("/v1/ingest", files={"files": ("big.md", b"z" * 10_000, "text/markdown")}, headers={"X-API-Key": "k"})
+    assert_error(r, 413)
+
+
+def test_small_body_passes(make_app):
+    c = TestClient(make_app(max_body_bytes=2048))
+    assert c.post("/v1/ask", json={"question": QUESTION}).status_code == 200
+
+
+# ---------------------------------------------------------------- question checks (422)
+def test_long_question_names_the_field(make_app):
+    c = TestClient(make_app(max_question_chars=50))
+    err = assert_error(c.post("/v1/ask", json={"question": "why " * 20}), 422, field="question")
+    assert "50" in err["message"]
+    err = assert_error(
+        c.post(CHAT, json={"model": "cadres-qa", "messages": [{"role": "user", "content": "why " * 20}]}),
+        422,
+        field="messages[0].content",
+    )
+    with c.stream("POST", "/v1/ask/stream", json={"question": "why " * 20}) as r:
+        r.read()
+        assert_error(r, 422, field="question")
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_question_is_422(client, question):
+    assert_error(client.post("/v1/ask", json={"question": question}), 422, field="question")
+    assert_error(
+        client.post(CHAT, json={"model": "cadres-qa", "messages": [{"role": "user", "content": question}]}),
+        422,
+        field="messages[0].content",
+    )
+
+
+def test_validation_errors_are_json_naming_the_field(client):
+    assert_error(client.post("/v1/ask", json={}), 422, field="question")
+    assert_error(client.post("/v1/ask", json={"question": QUESTION, "k": 0}), 422, field="k")
+    assert_error(client.post("/v1/ask", json={"question": QUESTION, "filters": {"year": 1}}), 422, field="filters.year")
+    assert_error(client.post("/v1/ask", json={"question": 12}), 422, field="question")
+    r = client.post("/v1/ask", content=b'{"question": ', headers={"Content-Type": "application/json"})
+    err = assert_error(r, 422)
+    assert "JSON" in err["message"]
+    assert_error(client.post(CHAT, json={"model": "cadres-qa", "messages": []}), 422, field="messages")
+
+
+def test_unknown_route_and_method_are_json(client):
+    assert_error(client.get("/v1/nope"), 404)
+    r = client.get("/v1/ask")
+    assert_error(r, 405)
+    assert "POST" in r.headers.get("allow", "")
+
+
+# ---------------------------------------------------------------- rate limit (429)
+def test_rate_limit_gives_429_with_retry_after(make_app):
+    c = TestClient(make_app(rate_limit_per_minute=3))
+    for _ in range(3):
+        assert c.get("/v1/models").status_code == 200
+    r = c.get("/v1/models")
+    err = assert_error(r, 429)
+    assert "CADRES_RATE_LIMIT_PER_MINUTE" in err["message"]
+    retry = int(r.headers["Retry-After"])
+    assert 1 <= retry <= 20  # one token comes back every 60/3 = 20 s
+    assert c.get("/v1/health").status_code == 200  # health is never limited
+    assert_error(c.post("/v1/ask", json={"question": QUESTION}), 429)
+
+
+def test_rate_limit_is_per_client(make_app):
+    app = make_app(rate_limit_per_minute=1)
+    a = TestClient(app, client=("10.0.0.1", 1234))
+    b = TestClient(app, client=("10.0.0.2", 1234))
+    assert a.get("/v1/models").status_code == 200
+    assert a.get("/v1/models").status_code == 429
+    assert b.get("/v1/models").status_code == 200  # another IP has its own budget
+
+
+def test_rate_limit_by_api_key(make_app):
+    app = make_app(rate_limit_per_minute=1, api_key="secret")
+    a = TestClient(app, client=("10.0.0.1", 1))
+    b = TestClient(app, client=("10.0.0.2", 2))
+    assert a.get("/v1/models", headers={"X-API-Key": "secret"}).status_code == 200
+    # the same key from another address shares the budget
+    assert b.get("/v1/models", headers={"Authorization": "Bearer secret"}).status_code == 429
+
+
+def test_token_bucket_refills():
+    now = [0.0]
+    rl = RateLimiter(60, clock=lambda: now[0])  # one a second
+    assert all(rl.hit("c") == 0 for _ in range(60))
+    wait = rl.hit("c")
+    assert 0.9 < wait <= 1.0
+    now[0] += 1.0
+    assert rl.hit("c") == 0
+    assert rl.hit("other") == 0
+
+
+# ---------------------------------------------------------------- API key (401)
+def test_api_key_required_except_health(make_app):
+    c = TestClient(make_app(api_key="s3cret"))
+    for method, path, body in [
+        ("GET", "/v1/models", None),
+        ("GET", "/v1/documents", None),
+        ("POST", "/v1/ask", {"question": QUESTION}),
+        ("POST", "/v1/ask/stream", {"question": QUESTION}),
+        ("POST", CHAT, {"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]}),
+        ("POST", "/v1/ingest", {"paths": ["x"]}),
+    ]:
+        r = c.request(method, path, json=body)
+        err = assert_error(r, 401)
+        assert "API key" in err["message"]
+        assert_error(c.request(method, path, json=body, headers={"Authorization": "Bearer wrong"}), 401)
+    assert c.get("/v1/health").status_code == 200
+    assert c.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert c.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
+    r = c.post("/v1/ask", json={"question": QUESTION}, headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 200 and r.json()["citations"]
+    # the key is declared in the OpenAPI schema for the protected routes, not for health
+    schema = c.get("/openapi.json").json()
+    assert schema["paths"]["/v1/ask"]["post"].get("security")
+    assert not schema["paths"]["/v1/health"]["get"].get("security")
+
+
+def test_unauthenticated_requests_are_checked_before_the_body(make_app):
+    c = TestClient(make_app(api_key="k", max_body_bytes=2048))
+    assert_error(c.post("/v1/ask", content=b"x" * 10_000), 401)
+
+
+# ---------------------------------------------------------------- timeout (504), crash (500), store (503)
+class SlowAssistant:
+    """Stub for the timeout test only: every call sleeps well past the request timeout."""
+
+    def __init__(self, settings, delay: float = 5.0):
+        self.settings = settings
+        self.delay = delay
+        self.mode = "extractive"
+        self.released = threading.Event()
+
+    def ask(self, question, history=None, k=None, filters=None):
+        time.sleep(self.delay)
+        raise AssertionError("the request should have timed out")
+
+    def stream(self, question, history=None, k=None, filters=None):
+        time.sleep(self.delay)
+        yield from ()
+
+    def documents(self):
+        time.sleep(self.delay)
+        return []
+
+    def status(self):
+        time.sleep(self.delay)
+        return {}
+
+
+def test_timeout_gives_504_promptly(make_app, corpus_settings):
+    slow = SlowAssistant(corpus_settings, delay=4.0)
+    c = TestClient(make_app(slow, request_timeout=0.3))
+    for method, path, body in [
+        ("POST", "/v1/ask", {"question": QUESTION}),
+        ("POST", "/v1/ask/stream", {"question": QUESTION}),
+        ("POST", CHAT, {"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]}),
+        ("POST", CHAT, {"model": "cadres-qa", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}),
+        ("GET", "/v1/documents", None),
+    ]:
+        t0 = time.monotonic()
+        r = c.request(method, path, json=body)
+        elapsed = time.monotonic() - t0
+        err = assert_error(r, 504)
+        assert "CADRES_REQUEST_TIMEOUT" in err["message"], err
+        assert elapsed < 3.0, f"{path} waited {elapsed:.1f} s for the abandoned work"
+    r = c.get("/v1/health")  # a hung store is unhealthy
+    assert r.status_code == 503 and r.json()["status"] == "unavailable"
+
+
+def test_tiny_timeout_on_the_real_assistant(make_app):
+    c = TestClient(make_app(request_timeout=0.001))
+    assert_error(c.post("/v1/ask", json={"question": QUESTION + " (timeout probe)"}), 504)
+
+
+class BrokenAssistant:
+    settings = None
+    mode = "extractive"
+
+    def ask(self, *a, **k):
+        raise RuntimeError("boom at /secret/path/file.py line 12")
+
+    def stream(self, *a, **k):
+        raise RuntimeError("boom")
+
+
+def test_crash_is_json_500_without_traceback(make_app, corpus_settings):
+    BrokenAssistant.settings = corpus_settings
+    c = TestClient(make_app(BrokenAssistant()), raise_server_exceptions=False)
+    err = assert_error(c.post("/v1/ask", json={"question": QUESTION}), 500)
+    assert "RuntimeError" in err["message"] and "/secret/path" not in err["message"]
+    assert_error(c.post("/v1/ask/stream", json={"question": QUESTION}), 500)
+
+
+def test_missing_store_is_503(make_settings):
+    from rag import Assistant
+    from rag.api.app import create_app
+
+    settings = make_settings()
+    c = TestClient(create_app(settings, Assistant(settings)))
+    err = assert_error(c.post("/v1/ask", json={"question": QUESTION}), 503)
+    assert "cadres ingest" in err["message"]
+    r = c.get("/v1/health")
+    assert r.status_code == 200 and r.json()["status"] == "empty" and r.json()["chunks"] == 0
+
+
+def test_unreachable_chroma_server_is_503(make_settings, free_port):
+    from rag import Assistant
+    from rag.api.app import create_app
+
+    settings = make_settings(chroma_url=f"http://127.0.0.1:{free_port}")
+    c = TestClient(create_app(settings, Assistant(settings)))
+    r = c.get("/v1/health")
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert body["status"] == "unavailable" and "not reachable" in body["error"]["message"]
+    assert_error(c.post("/v1/ask", json={"question": QUESTION}), 503)

@@ -1,0 +1,37 @@
+"""UI test fixtures: the shared corpus store, an environment pointing the app at a store, AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from uitestlib import point_app_at
+
+# Session fixtures over docs_corpus/. (pytest refuses `pytest_plugins` outside the root conftest.)
+try:
+    from tests.corpus_store import assistant, corpus_settings  # noqa: F401
+except ImportError:  # run as `.venv/bin/pytest` (repo root not on sys.path): tests/ is, via its conftest
+    from corpus_store import assistant, corpus_settings  # noqa: F401
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP = REPO_ROOT / "ui" / "app.py"
+
+
+@pytest.fixture
+def app_env(monkeypatch, corpus_settings):  # noqa: F811
+    point_app_at(monkeypatch, corpus_settings)
+    return corpus_settings
+
+
+@pytest.fixture
+def new_app():
+    """new_app() -> a fresh AppTest (one browser session) of ui/app.py, already run once."""
+    from streamlit.testing.v1 import AppTest
+
+    def make():
+        at = AppTest.from_file(str(APP), default_timeout=180)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return make

@@ -1,0 +1,208 @@
+"""The Streamlit app driven through streamlit.testing (AppTest): one AppTest is one browser session."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from uitestlib import point_app_at
+
+from rag.models import Answer
+
+QUESTION = "How did the Soviet Union treat the Japanese internees?"
+OFF_CORPUS = "Which team won baseball's 1956 Japan Series?"
+
+
+def ask(at, question: str):
+    at.chat_input(key="question").set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def messages(at) -> list[dict]:
+    return list(at.session_state["messages"])
+
+
+def last_answer(at) -> Answer:
+    a = messages(at)[-1].get("answer")
+    assert a is not None, messages(at)[-1]
+    return a
+
+
+def unescape(md: str) -> str:
+    return re.sub(r"\\(.)", r"\1", md)
+
+
+def rendered(at) -> list[str]:
+    """Every piece of Markdown the app handed to Streamlit (bodies and labels)."""
+    out: list[str] = []
+    for kind in ("markdown", "caption", "warning", "error", "success", "info"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    out += [str(e.label) for e in at.expander]
+    out += [str(b.label) for b in at.button]
+    return out
+
+
+def test_answer_shows_markers_and_sources(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    a = last_answer(at)
+    assert not a.refused and a.citations
+    bodies = [m.value for m in at.markdown]
+    assert any("[1]" in b for b in bodies), bodies
+    labels = [unescape(e.label) for e in at.expander]
+    assert any(lbl.startswith("[1] King and Muminov 2022") for lbl in labels), labels
+    assert len(labels) == len(a.citations)
+    # The chunk of each source is shown with its quoted sentence highlighted.
+    assert sum(":orange-background[" in b for b in bodies) == len(a.citations)
+    assert not at.warning and not at.error
+    # The question is in the chat; the example buttons are gone.
+    assert any(unescape(b) == QUESTION for b in bodies)
+    assert not [b for b in at.button if (b.key or "").startswith("example_")]
+
+
+def test_off_corpus_question_is_refused_visibly(app_env, new_app):
+    at = ask(new_app(), OFF_CORPUS)
+    a = last_answer(at)
+    assert a.refused and not a.citations
+    assert len(at.warning) == 1
+    assert "does not answer" in at.warning[0].value
+    assert not at.expander  # no source list for a refusal
+    if a.closest_sources:
+        assert any("Closest sources" in m.value for m in at.markdown)
+
+
+def test_follow_up_passes_earlier_questions(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    at = ask(at, "And in China?")
+    msgs = messages(at)
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
+    assert msgs[-1]["history"] == [QUESTION]
+    a = last_answer(at)
+    assert a.question == "And in China?"
+    assert a.query and "Soviet" in a.query  # the retrieval query was built from the history
+    assert any("follow-up" in c.value for c in at.caption)
+
+
+def test_new_chat_clears_the_conversation(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    assert messages(at)
+    at.button(key="new_chat").click().run()
+    assert messages(at) == []
+    assert not at.expander
+    assert [b.key for b in at.button if (b.key or "").startswith("example_")]
+
+
+def test_example_button_asks_its_question(app_env, new_app):
+    at = new_app()
+    examples = [b for b in at.button if (b.key or "").startswith("example_")]
+    assert 3 <= len(examples) <= 4
+    examples[0].click().run()
+    assert not at.exception
+    msgs = messages(at)
+    assert msgs[0]["content"] == examples[0].label
+    assert msgs[1].get("answer") is not None
+
+
+def test_sessions_do_not_share_history(app_env, new_app):
+    one, two = new_app(), new_app()
+    ask(one, QUESTION)
+    assert messages(two.run()) == []
+    ask(two, OFF_CORPUS)
+    assert [m["content"] for m in messages(one) if m["role"] == "user"] == [QUESTION]
+    assert [m["content"] for m in messages(two) if m["role"] == "user"] == [OFF_CORPUS]
+    assert messages(two)[-1]["history"] == []
+
+
+def test_bad_question_is_a_friendly_error(app_env, new_app):
+    at = ask(new_app(), "   ")
+    assert at.error and "must not be empty" in unescape(at.error[0].value)
+    assert not at.exception
+    # The failed question is not passed on as history.
+    at = ask(at, QUESTION)
+    assert messages(at)[-1]["history"] == []
+
+
+def test_document_filter_limits_sources(app_env, new_app):
+    at = new_app()
+    at.multiselect(key="doc_filter").set_value(["soviet-internment-labour"]).run()
+    at = ask(at, "How many Japanese died in Soviet internment?")
+    a = last_answer(at)
+    assert messages(at)[-1]["filters"] == {"doc_ids": ["soviet-internment-labour"]}
+    assert a.citations and {c.doc_id for c in a.citations} == {"soviet-internment-labour"}
+
+
+def test_sidebar_shows_corpus_status_and_export(app_env, new_app, assistant):
+    at = new_app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Documents"] == str(assistant.status()["documents"])
+    assert int(metrics["Chunks"]) > 100
+    status_text = " ".join(c.value for c in at.sidebar.caption)
+    assert "Last ingest" in status_text and "MiniLM" in status_text and "extractive" in status_text
+    assert at.slider(key="top_k").value == app_env.top_k
+    assert at.download_button(key="export").disabled
+    at = ask(at, QUESTION)
+    assert not at.download_button(key="export").disabled
+
+
+def test_missing_store_is_a_friendly_error(monkeypatch, make_settings, new_app):
+    point_app_at(monkeypatch, make_settings())  # an empty data dir: nothing ingested
+    at = new_app()
+    assert {m.label: m.value for m in at.metric}.get("Documents") == "0"
+    at = ask(at, QUESTION)
+    assert not at.exception
+    errors = [unescape(e.value) for e in at.error]
+    assert errors and "cadres ingest" in errors[-1], errors
+
+
+HOSTILE = (
+    "The Xylophone conference on repatriation met in Harbin in 1950 under the chair of Quux Zedlander. "
+    "<script>alert(1)</script> ![x](http://example.com/x.png) [click me](http://example.com/evil) "
+    "<img src=x onerror=alert(2)> www.example.com\n\n"
+    "The Xylophone conference decided that all remaining Japanese technicians in Harbin would be "
+    "repatriated through Huludao <b>at once</b> ![x](http://example.com/x.png) and <script>alert(3)</script>.\n"
+)
+
+
+@pytest.fixture
+def hostile_store(make_settings, tmp_path):
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = docs / "xylophone-notes.txt"
+    doc.write_text(HOSTILE, encoding="utf-8")
+    (docs / "xylophone-notes.txt.meta.yaml").write_text(
+        "doc_id: xylophone-notes\n"
+        "title: 'Xylophone notes <script>alert(4)</script> ![x](http://example.com/x.png)'\n"
+        "authors: ['Quux Zedlander']\nyear: 2024\ncontainer: '<i>Hostile</i> [Press](http://example.com)'\n",
+        encoding="utf-8",
+    )
+    settings = make_settings()
+    report = ingest_paths([doc], settings, progress=False)
+    assert report.files_added == 1, report
+    return settings
+
+
+def test_document_markup_is_rendered_inert(monkeypatch, hostile_store, new_app):
+    point_app_at(monkeypatch, hostile_store)
+    at = ask(new_app(), "What did the Xylophone conference in Harbin decide?")
+    a = last_answer(at)
+    assert not a.refused and a.citations, a
+    texts = rendered(at)
+    joined = "\n".join(texts)
+    # The hostile text did reach the page (escaped) ...
+    assert "\\<script\\>" in joined and "\\!\\[x\\]\\(" in joined
+    # ... but never as a raw tag, an active image, link or autolink.
+    for t in texts:
+        assert not re.search(r"(?<!\\)<\s*(script|img|b|i)\b", t, re.I), t
+        assert "![x](" not in t, t
+        assert "](http" not in t, t
+        assert "http://" not in t, t  # the escaped colon breaks GFM autolinks
+        assert "www.example" not in t, t
+
+
+def test_filters_and_uploader_present(app_env, new_app):
+    at = new_app()
+    ms = at.multiselect(key="doc_filter")
+    assert "king-muminov-2022" in ms.options or any("Japan Still Has Cadres" in o for o in ms.options)
+    assert at.slider(key="year_range").value == (2022, 2026)

@@ -1,0 +1,338 @@
+"""cadres-qa chat UI: `streamlit run ui/app.py` (or `cadres ui`).
+
+All retrieval and answering is done by rag.Assistant; this file only renders. Document and model text
+is always escaped (ui.rendering) before it reaches st.markdown, and HTML is never allowed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/ on sys.path, not the repo root
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from rag.models import Answer  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from ui import rendering as R  # noqa: E402
+from ui.export import conversation_markdown, export_filename  # noqa: E402
+from ui.uploads import ALLOWED_EXTENSIONS, ingest_uploads  # noqa: E402
+
+EXAMPLES = [
+    "How did the Soviet Union treat the Japanese internees?",
+    "Why did the Chinese Communists keep Japanese technicians and doctors?",
+    "What happened at the Khabarovsk trial in 1949?",
+    "When did the last Japanese internees return from the Soviet Union?",
+]
+HISTORY_TURNS = 6  # earlier questions passed to the Assistant for follow-ups
+SPINNER = "Loading the embedding model and the document store\u2026"
+
+st.set_page_config(page_title="cadres-qa", page_icon=":material/history_edu:", layout="centered")
+
+
+# ------------------------------------------------------------------ resources
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = "CADRES_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        st.error(R.escape_md(f"Invalid setting {field}: {err['msg']}"))
+        st.stop()
+        raise  # st.stop() raises; this line is for type checkers
+
+
+@st.cache_resource(show_spinner=False)
+def get_assistant(key: str, _settings: Settings):
+    """One Assistant (embedding model + store) per process and settings, shared by all sessions."""
+    from rag.assistant import Assistant
+
+    return Assistant(_settings)
+
+
+def settings_key(s: Settings) -> str:
+    d = s.public_dict()
+    d["api_key"] = s.api_key.get_secret_value() if s.api_key else None  # part of the key, never shown
+    return repr(sorted(d.items()))
+
+
+def friendly(e: Exception) -> str:
+    from rag.store import StoreError
+
+    if isinstance(e, StoreError):
+        return f"The document store is not available: {e}"
+    return f"Something went wrong ({type(e).__name__}: {e})."
+
+
+# ------------------------------------------------------------------ session
+def init_session() -> None:
+    ss = st.session_state
+    ss.setdefault("messages", [])  # [{"role": "user", ...}, {"role": "assistant", "answer": Answer, ...}]
+    ss.setdefault("uploader_gen", 0)
+    ss.setdefault("upload_results", [])
+
+
+def new_chat() -> None:
+    st.session_state["messages"] = []
+    st.session_state.pop("pending_question", None)
+
+
+def ask_example(q: str) -> None:
+    st.session_state["pending_question"] = q
+
+
+def answers() -> list[Answer]:
+    return [m["answer"] for m in st.session_state["messages"] if m.get("answer") is not None]
+
+
+def earlier_questions() -> list[str]:
+    qs = [m["content"] for m in st.session_state["messages"] if m["role"] == "user" and m.get("answered")]
+    return qs[-HISTORY_TURNS:]
+
+
+# ------------------------------------------------------------------ rendering
+def render_citation(c, chunks: dict[str, str]) -> None:
+    with st.expander(R.source_label_markdown(c), icon=":material/format_quote:"):
+        st.markdown(R.citation_details_markdown(c))
+        chunk = chunks.get(c.chunk_id)
+        with st.container(border=True):
+            if chunk:
+                st.caption("Passage (the quoted sentence is highlighted)")
+                st.markdown(R.highlight_markdown(chunk, c.quote))
+            else:
+                st.caption("Quoted sentence")
+                st.markdown(R.escape_md(c.quote))
+
+
+def render_answer(msg: dict) -> None:
+    a: Answer = msg["answer"]
+    if a.refused:
+        st.warning(R.escape_md(R.refusal_text(a)), icon=":material/block:")
+        if a.closest_sources:
+            st.markdown(
+                "**Closest sources in the corpus:**\n\n"
+                + "\n".join(f"- {R.escape_md_inline(s)}" for s in a.closest_sources)
+            )
+    else:
+        st.markdown(R.answer_markdown(a.answer))
+        if a.unsupported:
+            st.caption(
+                "Removed because the cited passage did not support it: "
+                + " | ".join(R.escape_md_inline(u) for u in a.unsupported)
+            )
+        if a.citations:
+            st.markdown("**Sources**")
+            for c in a.citations:
+                render_citation(c, msg.get("chunks") or {})
+    bits = [f"{a.mode} answer"]
+    if a.timings_ms.get("total"):
+        bits.append(f"{a.timings_ms['total'] / 1000:.1f} s")
+    if msg.get("history") and a.query and a.query != a.question:
+        bits.append(f"searched as a follow-up: \u201c{R.escape_md_inline(a.query)}\u201d")
+    st.caption(" \u00b7 ".join(bits))
+
+
+def render_message(msg: dict) -> None:
+    if msg["role"] == "user":
+        with st.chat_message("user"):
+            st.markdown(R.escape_md(msg["content"]))
+        return
+    with st.chat_message("assistant"):
+        if msg.get("error"):
+            st.error(R.escape_md(msg["error"]))
+        else:
+            render_answer(msg)
+
+
+# ------------------------------------------------------------------ asking
+def handle_question(qa, question: str, k: int, filters: dict | None) -> None:
+    from rag.assistant import QuestionError
+
+    ss = st.session_state
+    history = earlier_questions()
+    user = {"role": "user", "content": question, "answered": False}
+    ss["messages"].append(user)
+    render_message(user)
+    with st.chat_message("assistant"):
+        box = st.empty()
+        box.caption("Searching the corpus\u2026")
+        answer, text = None, ""
+        try:
+            for ev in qa.stream(question, history=history, k=k, filters=filters):
+                if ev.type == "retrieval":
+                    box.caption(f"Found {len(ev.passages)} passages; composing the answer\u2026")
+                elif ev.type == "token":
+                    text += ev.text
+                    box.markdown(R.answer_markdown(text) + " \u258c")
+                elif ev.type == "answer":
+                    answer = ev.answer
+            if answer is None:
+                raise RuntimeError("the assistant returned no answer")
+        except QuestionError as e:
+            msg = {"role": "assistant", "error": f"That question cannot be asked: {e}"}
+        except Exception as e:  # the user sees a message, never a traceback
+            msg = {"role": "assistant", "error": friendly(e)}
+        else:
+            try:
+                chunks = qa.chunk_texts([c.chunk_id for c in answer.citations])
+            except Exception:
+                chunks = {}
+            user["answered"] = True
+            msg = {"role": "assistant", "answer": answer, "chunks": chunks, "history": history, "k": k, "filters": filters}
+        ss["messages"].append(msg)
+        with box.container():
+            if msg.get("error"):
+                st.error(R.escape_md(msg["error"]))
+            else:
+                render_answer(msg)
+
+
+# ------------------------------------------------------------------ sidebar
+def sidebar(qa, settings: Settings):
+    """Draws the sidebar; returns (top-k, filters or None, the slot for the export button)."""
+    filters: dict = {}
+    with st.sidebar:
+        st.markdown("### :material/history_edu: cadres-qa")
+        c1, c2 = st.columns(2)
+        c1.button("New chat", key="new_chat", icon=":material/add_comment:", on_click=new_chat, width="stretch")
+        export_slot = c2.empty()  # filled at the end of the run, after a new answer
+        st.markdown("#### Corpus")
+        docs: list[dict] = []
+        try:
+            with st.spinner(SPINNER):
+                status = qa.status()
+                docs = qa.documents() if status["documents"] else []
+        except Exception as e:
+            status = None
+            st.error(R.escape_md(friendly(e)))
+        if status:
+            m1, m2 = st.columns(2)
+            m1.metric("Documents", status["documents"])
+            m2.metric("Chunks", status["chunks"])
+            mode = status["answer_mode"] + ("" if status["answer_mode"] == "extractive" else f" ({status['llm']})")
+            st.caption(
+                f"Last ingest: {R.format_timestamp(status['last_ingest'])}  \n"
+                f"Embedding model: {R.escape_md_inline(R.model_name(status['embedding_model']))}  \n"
+                f"Answer mode: {R.escape_md_inline(mode)}"
+            )
+
+        st.markdown("#### Search")
+        top = max(20, settings.top_k)
+        k = st.slider("Passages per answer (top-k)", 1, top, settings.top_k, key="top_k")
+        if docs:
+            titles = {d["doc_id"]: str(d.get("title") or d["doc_id"]) for d in docs}
+            chosen = st.multiselect(
+                "Only these documents",
+                options=list(titles),
+                format_func=lambda d: R.escape_md_inline(_short(titles.get(d, d))),
+                key="doc_filter",
+                placeholder="All documents",
+            )
+            if chosen:
+                filters["doc_ids"] = list(chosen)
+            years = sorted({int(d["year"]) for d in docs if d.get("year")})
+            if len(years) >= 2:
+                lo, hi = st.slider("Publication year", years[0], years[-1], (years[0], years[-1]), key="year_range")
+                if (lo, hi) != (years[0], years[-1]):  # the full range also keeps undated documents
+                    filters["year_min"], filters["year_max"] = int(lo), int(hi)
+
+        st.markdown("#### Add documents")
+        upload_panel(settings)
+    return k, (filters or None), export_slot
+
+
+def export_button(slot) -> None:
+    """The download button, drawn last so that the file includes the answer given in this run."""
+    done = answers()
+    slot.download_button(
+        "Export",
+        data=conversation_markdown(done),
+        file_name=export_filename(),
+        mime="text/markdown",
+        key="export",
+        icon=":material/download:",
+        on_click="ignore",
+        disabled=not done,
+        help="The conversation as Markdown, with a Chicago author-date bibliography",
+        width="stretch",
+    )
+
+
+def _short(s: str, n: int = 70) -> str:
+    return s if len(s) <= n else s[: n - 1] + "\u2026"
+
+
+def upload_panel(settings: Settings) -> None:
+    ss = st.session_state
+    files = st.file_uploader(
+        "Text, Markdown, PDF or HTML",
+        type=[e.lstrip(".") for e in ALLOWED_EXTENSIONS],
+        accept_multiple_files=True,
+        key=f"uploader_{ss['uploader_gen']}",
+        max_upload_size=max(1, int(round(settings.max_file_mb))),
+        help=f"Up to {settings.max_file_mb:g} MB per file. Documents are added to the shared corpus.",
+    )
+    if files and st.button(f"Add {len(files)} file(s) to the corpus", key="ingest", type="primary", width="stretch"):
+        with st.status(f"Adding {len(files)} file(s)\u2026", expanded=True) as box:
+            bar = st.progress(0.0, text="Starting\u2026")
+
+            def progress(done: int, total: int, name: str) -> None:
+                label = f"{done}/{total} ingested" + (f" \u00b7 now: {name}" if name else "")
+                bar.progress(done / total if total else 1.0, text=R.escape_md_inline(label))
+
+            try:
+                summary = ingest_uploads([(f.name, f.getvalue()) for f in files], settings, progress)
+                results = [(r.ok, r.message) for r in summary.results]
+            except Exception as e:
+                results = [(False, friendly(e))]
+            failed = sum(1 for ok, _ in results if not ok)
+            box.update(
+                label=f"{len(results) - failed} added, {failed} failed",
+                state="error" if failed else "complete",
+                expanded=False,
+            )
+        ss["upload_results"] = results
+        ss["uploader_gen"] += 1  # a fresh, empty uploader
+        st.rerun()  # the status, the document list and the retriever see the new documents
+    for ok, message in ss.get("upload_results") or []:
+        (st.success if ok else st.error)(R.escape_md(message))
+
+
+# ------------------------------------------------------------------ page
+def main() -> None:
+    init_session()
+    settings = load_settings()
+    qa = get_assistant(settings_key(settings), settings)
+    k, filters, export_slot = sidebar(qa, settings)
+
+    st.title("Japanese in the USSR and China, 1945\u20131956", anchor=False)
+    st.caption(
+        "Questions answered from Amy King and Sherzod Muminov, \u201cJapan Still Has Cadres Remaining\u201d "
+        "(*Journal of Cold War Studies* 24\\:3, 2022) and background notes. Every sentence of an answer "
+        "cites its source; questions the corpus cannot answer are declined."
+    )
+
+    ss = st.session_state
+    for msg in ss["messages"]:
+        render_message(msg)
+
+    typed = st.chat_input("Ask about the Japanese in the USSR and China\u2026", key="question")
+    pending = ss.pop("pending_question", None)
+    question = typed or pending
+    if not ss["messages"] and not question:
+        st.markdown("##### Try one of these")
+        cols = st.columns(2)
+        for i, q in enumerate(EXAMPLES):
+            cols[i % 2].button(
+                q, key=f"example_{i}", on_click=ask_example, args=(q,), width="stretch", wrap=True
+            )
+    if question:
+        handle_question(qa, question, k, filters)
+    export_button(export_slot)
+
+
+main()

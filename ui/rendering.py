@@ -1,0 +1,136 @@
+"""Safe Markdown for Streamlit: document and model text is always escaped before st.markdown.
+
+Nothing here imports Streamlit, so every helper is unit-testable. The app never passes
+unsafe_allow_html; on top of that, every character that Markdown (or Streamlit's Markdown
+extensions: colour directives, LaTeX, emoji shortcodes, GFM autolinks) could turn into markup is
+backslash-escaped, so an image or link written in a document is shown as text, never rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.models import Answer, Citation
+
+# Characters escaped everywhere. CommonMark allows a backslash before any ASCII punctuation.
+MD_SPECIAL = set("\\`*_[]()!<>#|~$:{}&@")
+_LINE_START = re.compile(r"^([ \t]*)([-+=])", re.MULTILINE)
+_ORDERED = re.compile(r"^([ \t]*\d+)\.", re.MULTILINE)
+_WWW = re.compile(r"(?i)\bwww\.")
+_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
+
+# How a quoted sentence is highlighted inside its chunk (Streamlit Markdown directive).
+HIGHLIGHT_OPEN = ":orange-background["
+HIGHLIGHT_CLOSE = "]"
+
+
+def escape_md(text: str | None) -> str:
+    """Escape `text` so Streamlit's Markdown shows it literally (no HTML, images, links, LaTeX)."""
+    if not text:
+        return ""
+    out = "".join("\\" + ch if ch in MD_SPECIAL else ch for ch in str(text))
+    # List markers, setext underlines and ordered-list numbers at the start of a line.
+    out = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
+    out = _ORDERED.sub(lambda m: m.group(1) + "\\.", out)
+    # GFM turns bare "www.example.com" into a link; "http://" is already broken by the escaped colon.
+    return _WWW.sub(lambda m: m.group(0)[:-1] + "\\.", out)
+
+
+def escape_md_inline(text: str | None) -> str:
+    """escape_md for one-line contexts (labels, list items): newlines become spaces."""
+    return escape_md(" ".join(str(text or "").split()))
+
+
+def safe_block(text: str | None) -> str:
+    """Escaped multi-line text (paragraph breaks kept)."""
+    return escape_md(text)
+
+
+def answer_markdown(text: str | None) -> str:
+    """An answer's text, escaped, with its citation markers [n] restored as styled markers."""
+    return _MARKER.sub(lambda m: f":blue[**[{m.group(1)}]**]", safe_block(text))
+
+
+def find_quote(chunk: str, quote: str) -> tuple[int, int] | None:
+    """Where `quote` stands in `chunk`: exact, else ignoring differences in whitespace."""
+    if not quote or not chunk:
+        return None
+    i = chunk.find(quote)
+    if i >= 0:
+        return i, i + len(quote)
+    words = quote.split()
+    if not words:
+        return None
+    m = re.search(r"\s+".join(re.escape(w) for w in words), chunk)
+    return (m.start(), m.end()) if m else None
+
+
+def highlight_markdown(chunk: str | None, quote: str | None) -> str:
+    """The chunk as escaped Markdown with the quoted sentence highlighted (or the chunk alone)."""
+    chunk = chunk or ""
+    span = find_quote(chunk, quote or "")
+    if span is None:
+        return safe_block(chunk)
+    a, b = span
+    before, inner, after = chunk[:a], chunk[a:b], chunk[b:]
+    inner_md = escape_md(" ".join(inner.split()))
+    # A directive must not be glued to a preceding word character.
+    sep = "" if not before or before[-1].isspace() else " "
+    return f"{safe_block(before)}{sep}{HIGHLIGHT_OPEN}{inner_md}{HIGHLIGHT_CLOSE}{safe_block(after)}"
+
+
+def source_label(c: Citation) -> str:
+    """Plain text "[n] King and Muminov 2022, p. 203 — Title" (escape before rendering)."""
+    return f"[{c.n}] {c.label} \u2014 {c.title}"
+
+
+def source_label_markdown(c: Citation) -> str:
+    return f"\\[{c.n}\\] {escape_md_inline(c.label)} \u2014 {escape_md_inline(c.title)}"
+
+
+def citation_details_markdown(c: Citation) -> str:
+    """Bibliographic fields of a citation as an escaped Markdown list."""
+    rows = [
+        ("Title", c.title),
+        ("Authors", ", ".join(c.authors) if c.authors else None),
+        ("Year", str(c.year) if c.year else None),
+        ("Published in", c.container),
+        ("Page", str(c.page) if c.page else None),
+        ("Document", c.doc_id),
+    ]
+    lines = [f"- **{k}:** {escape_md_inline(v)}" for k, v in rows if v]
+    if c.url:
+        # Spelled out, not a link: the address comes from document metadata.
+        lines.append(f"- **Address:** `{c.url.replace('`', '')}`")
+    return "\n".join(lines)
+
+
+REFUSAL_TAIL = " The closest sources are: "
+
+
+def refusal_text(answer: Answer) -> str:
+    """The refusal sentence without the inline list of closest sources (shown as a list instead)."""
+    text = answer.answer or "The corpus does not answer this question."
+    if answer.closest_sources and REFUSAL_TAIL in text:
+        text = text.split(REFUSAL_TAIL, 1)[0]
+    return text
+
+
+def format_timestamp(ts: float | None) -> str:
+    if not ts:
+        return "never"
+    try:
+        return datetime.fromtimestamp(float(ts)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OSError, OverflowError):
+        return "unknown"
+
+
+def model_name(path_or_name: str | None) -> str:
+    """A readable embedding-model name: the packaged MiniLM path shows as its model name."""
+    s = str(path_or_name or "")
+    if "minilm" in s.lower() and ("/" in s or "\\" in s):
+        return "all-MiniLM-L6-v2 (local)"
+    return s.rstrip("/").rsplit("/", 1)[-1] or "unknown"
