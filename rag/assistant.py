@@ -11,7 +11,7 @@ from rag.answering import extractive
 from rag.answering.evidence import gather
 from rag.answering.followup import combine_turns
 from rag.answering.refusal import Signals, expected_type, has_type, should_refuse
-from rag.answering.terms import coverage, key_terms, soft_coverage
+from rag.answering.terms import coverage, focus_term, key_terms, soft_coverage, term_match
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
 from rag.models import Answer, Passage
@@ -138,6 +138,7 @@ class Assistant:
         total = sum(t.weight for t in terms) or 1.0
         typed = [s for s in scored[:SOFT_CANDIDATES] if has_type(s.sentence.text, kind, question)]
         words = self._word_vectors()
+        focus = focus_term(terms)
         missing = [t for t in terms if t.token not in evidence_tokens]
         signals = Signals(
             support=round(scored[0].score, 4) if scored else 0.0,
@@ -147,6 +148,9 @@ class Assistant:
             sentence_coverage=round(max((s.coverage for s in scored), default=0.0), 4),
             typed_coverage=round(max((s.coverage for s in scored if has_type(s.sentence.text, kind, question)), default=0.0), 4),
             soft_coverage=round(max((soft_coverage(terms, s.sentence.text, words) for s in typed), default=0.0), 4),
+            focus_match=round(max((term_match(focus, s.sentence.text, words) for s in typed), default=0.0), 4)
+            if focus
+            else 1.0,
             missing_specific=float(sum(1 for t in missing if t.specific)),
             unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
             missing=[t.token for t in missing],

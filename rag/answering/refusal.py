@@ -23,7 +23,7 @@ from rag.text import fold
 MODEL_FILE = Path(__file__).with_name("refusal_model.json")
 
 _HOW_MANY = re.compile(r"\bhow (many|much|long|far|large|big)\b|\bwhat (number|percentage|proportion|share|size)\b", re.I)
-_WHEN = re.compile(r"\bwhen\b|\b(what|which) (date|day|month|year)\b|\bin what year\b", re.I)
+_WHEN = re.compile(r"\bwhen\b|\b(what|which) (dates?|days?|months?|years?)\b", re.I)
 _WHO = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (person|officer|historian|commander|man|woman)\b|\bname of\b", re.I)
 _WHERE = re.compile(r"\bwhere\b|\bwhich (port|camp|city|town|place|region|country)\b", re.I)
 _NUMBERISH = re.compile(
@@ -33,32 +33,53 @@ _DATEISH = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b",
     re.I,
 )
-_NAMEISH = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zāēīōū'\u2019]+(?:[ -][A-Z][a-zāēīōū'\u2019]+)+")
+_CAPS = re.compile(r"\b[A-Z][\w'\u2019]*(?:[ -][A-Z][\w'\u2019]*)+")
 _PLACEISH = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zāēīōū]+")
 
 FEATURES = (
     "support", "top_sentence_sim", "top_passage_sim", "evidence_coverage", "sentence_coverage",
-    "typed_coverage", "soft_coverage", "missing_specific", "unknown_weight",
+    "typed_coverage", "soft_coverage", "focus_match", "missing_specific", "unknown_weight",
 )
 
 
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|how)\b", re.I)
+_NOT_NAME = frozenset(["the", "a", "an", "in", "on", "at", "by", "of", "for", "from", "to", "and", "but", "this", "that", "these", "those", "its", "his", "her", "their", "after", "before", "during", "under", "with"])
+
+
 def expected_type(question: str) -> str | None:
-    """The kind of answer asked for, decided by the question's first wh-phrase."""
-    found = []
+    """The kind of answer asked for, read from the question's first wh-phrase only: in "What did
+    TIME report they sang when they landed?" the "when" is not what is asked."""
+    m = _WH.search(question)
+    if not m:
+        return None
     for kind, pattern in (("number", _HOW_MANY), ("date", _WHEN), ("name", _WHO), ("place", _WHERE)):
-        m = pattern.search(question)
-        if m:
-            found.append((m.start(), kind))
-    return min(found)[1] if found else None
+        if pattern.match(question, m.start()):
+            return kind
+    return None
+
+
+def _names(text: str) -> list[str]:
+    out = []
+    for m in _CAPS.finditer(text):
+        words = m.group(0).split()
+        while words and words[0].lower() in _NOT_NAME:
+            words.pop(0)
+        if len(words) >= 2:
+            out.append(" ".join(words))
+    return out
 
 
 def has_type(text: str, kind: str | None, question: str = "") -> bool:
     """Whether the sentence holds something of that kind that the question does not already say."""
     if kind is None:
         return True
-    pattern = {"number": _NUMBERISH, "date": _DATEISH, "name": _NAMEISH, "place": _PLACEISH}[kind]
     asked = fold(question)
-    return any(fold(m.group(0)) not in asked for m in pattern.finditer(text))
+    if kind == "name":
+        found = _names(text)
+    else:
+        pattern = {"number": _NUMBERISH, "date": _DATEISH, "place": _PLACEISH}[kind]
+        found = [m.group(0) for m in pattern.finditer(text)]
+    return any(fold(f) not in asked for f in found)
 
 
 @dataclass
@@ -70,6 +91,7 @@ class Signals:
     sentence_coverage: float = 0.0  # the same, within the single best-covering sentence
     typed_coverage: float = 0.0  # ... within a sentence that also holds the kind of answer asked for
     soft_coverage: float = 0.0  # typed coverage that also credits paraphrased words
+    focus_match: float = 1.0  # how well a typed sentence matches the question's rarest plain word
     missing_specific: float = 0.0  # names and numbers of the question absent from the evidence
     unknown_weight: float = 0.0  # share of key-term weight the corpus never uses at all
     missing: list[str] = field(default_factory=list)
@@ -89,7 +111,7 @@ def _model() -> dict:
     except (OSError, ValueError):
         # Uncalibrated fallback: refuse only when the evidence plainly lacks the question's terms.
         return {"mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES),
-                "coef": [1, 1, 0, 3, 2, 2, 2, -2, -4], "intercept": -4.5, "threshold": 0.5}
+                "coef": [1, 1, 0, 3, 2, 2, 2, 2, -2, -4], "intercept": -4.5, "threshold": 0.5}
 
 
 def answerable_probability(s: Signals) -> float:

@@ -71,3 +71,22 @@ def soft_coverage(terms: list[Term], sentence: str, words) -> float:
             if sim >= SOFT_MIN:
                 got += t.weight * sim
     return got / total
+
+
+def term_match(term: Term, sentence: str, words) -> float:
+    """1 when the sentence has the term's stem, else its closest word's similarity (0 if unrelated)."""
+    from rag.answering.wordsim import SOFT_MIN
+
+    surface = lexical_tokens(sentence, stemmed=False)
+    if term.token in {stem(w) if w[:1].isalpha() else w for w in surface}:
+        return 1.0
+    if not term.word or not term.word[:1].isalpha():
+        return 0.0
+    sim = words.best_match(term.word, [w for w in surface if w[:1].isalpha()])
+    return sim if sim >= SOFT_MIN else 0.0
+
+
+def focus_term(terms: list[Term]) -> Term | None:
+    """The rarest plain word of the question: usually the attribute asked about (captain, cost, died)."""
+    plain = [t for t in terms if not t.specific and t.word[:1].isalpha()]
+    return max(plain, key=lambda t: t.weight) if plain else None

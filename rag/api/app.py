@@ -33,13 +33,17 @@ CADRES_RATE_LIMIT_PER_MINUTE per client (429 + Retry-After), CADRES_MAX_BODY_BYT
 CADRES_MAX_QUESTION_CHARS (422), CADRES_REQUEST_TIMEOUT (504)."""
 
 
-def _warm(qa: Any) -> None:
+def _warm(qa: Any, done: threading.Event) -> None:
     """Load the embedding model and the lexical index before the first question (best effort)."""
     try:
-        qa.searcher.lexical()
+        searcher = qa.searcher
+        searcher.embedder.encode(["warm-up"])
+        searcher.lexical()
         log.info("cadres-qa API warmed up")
     except Exception as e:  # a missing store is reported by /v1/health and by the routes
-        log.warning("warm-up skipped: %s: %s", type(e).__name__, e)
+        log.warning("warm-up incomplete: %s: %s", type(e).__name__, e)
+    finally:
+        done.set()
 
 
 def create_app(settings: Settings | None = None, assistant: Any = None) -> FastAPI:
@@ -57,10 +61,14 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
 
         assistant = Assistant(settings)
 
+    warmed = threading.Event()
+    if not warm:
+        warmed.set()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        if warm:
-            threading.Thread(target=_warm, args=(assistant,), name="cadres-warm-up", daemon=True).start()
+        if warm and not warmed.is_set():
+            threading.Thread(target=_warm, args=(assistant, warmed), name="cadres-warm-up", daemon=True).start()
         yield
 
     app = FastAPI(
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
     )
     app.state.settings = settings
     app.state.qa = assistant
+    app.state.warmed = warmed
     install_handlers(app)
 
     key = settings.api_key.get_secret_value() if settings.api_key else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -11,8 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-
-log = logging.getLogger("rag.api")
 
 # status -> error type (OpenAI-style names where one exists, so OpenAI clients map them sensibly)
 ERROR_TYPES: dict[int, str] = {
@@ -132,11 +129,14 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
-        if exc.status_code == 404 and detail == "Not Found":
+        field = None
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail, field = "request body could not be parsed: send UTF-8 JSON (or multipart for /v1/ingest)", "body"
+        elif exc.status_code == 404 and detail == "Not Found":
             detail = f"no route for {request.method} {request.url.path}; see /docs"
         elif exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, detail, field=field, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(QuestionError)
     async def _question(request: Request, exc: QuestionError):
@@ -149,7 +149,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Starlette re-raises after this response is sent, so the server log gets the traceback.
         return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
@@ -177,4 +177,4 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-COMMON_ERRORS = (401, 413, 422, 429, 500, 503, 504)
+COMMON_ERRORS = (400, 401, 413, 422, 429, 500, 503, 504)  # routes with a JSON body

@@ -28,7 +28,7 @@ from rag.api.schemas import (
     ModelList,
     Usage,
 )
-from rag.api.sse import SSE_HEADERS, frame
+from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
 
 log = logging.getLogger("rag.api")
@@ -118,7 +118,11 @@ the last chunk before [DONE] (or before the usage chunk) carries `citations` and
     responses={
         200: {
             "description": "A chat.completion (JSON), or a chunk stream when `stream` is true.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": event_schema(None, "One chunk; `data` is a chat.completion.chunk as JSON, last `[DONE]`.")
+                }
+            },
         },
         **responses(*COMMON_ERRORS),
     },

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from rag.api.deps import check_history, check_question, model_name, qa_of, settings_of
 from rag.api.errors import COMMON_ERRORS, ApiError, error_body, responses
 from rag.api.schemas import AskRequest, DocumentList, Health, HealthDown
-from rag.api.sse import SSE_HEADERS, frame
+from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
 from rag.models import Answer
 
@@ -54,7 +54,14 @@ async def ask(body: AskRequest, request: Request) -> Answer:
     responses={
         200: {
             "description": "An event stream: retrieval, token..., answer.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": event_schema(
+                        ["retrieval", "token", "answer", "error"],
+                        "One event; `data` is the JSON of a RetrievalEvent, TokenEvent, AnswerEvent or error.",
+                    )
+                }
+            },
         },
         **responses(*COMMON_ERRORS),
     },
@@ -121,6 +128,7 @@ async def health(request: Request):
         embedding_fingerprint=st.get("embedding_fingerprint"),
         answer_mode=str(st.get("answer_mode") or "extractive"),
         store="server" if store_settings.chroma_url else "embedded",
+        warm=request.app.state.warmed.is_set(),
     )
 
 

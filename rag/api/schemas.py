@@ -60,6 +60,7 @@ class Health(BaseModel):
     embedding_fingerprint: str | None = None
     answer_mode: str
     store: Literal["embedded", "server"]
+    warm: bool = Field(..., description="The startup warm-up (model and lexical index loaded) has finished.")
 
 
 class HealthDown(BaseModel):

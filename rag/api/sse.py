@@ -11,6 +11,14 @@ SSE_HEADERS = {
 }
 
 
+def event_schema(events: list[str] | None, description: str) -> dict[str, Any]:
+    """OpenAPI (3.1) schema of one event of a text/event-stream: `data` holds JSON text."""
+    props: dict[str, Any] = {"data": {"type": "string", "description": "JSON text (or [DONE])."}}
+    if events:
+        props["event"] = {"type": "string", "enum": events}
+    return {"type": "object", "description": description, "properties": props, "required": ["data"]}
+
+
 def to_json(obj: Any) -> str:
     if hasattr(obj, "model_dump_json"):
         return obj.model_dump_json()
