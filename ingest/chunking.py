@@ -26,11 +26,19 @@ def chunk_id_for(doc_id: str, index: int) -> str:
 
 
 def _split_long(span: Span, budget: int, embedder: Embedder) -> list[Span]:
-    """A sentence longer than the window is cut at word-piece boundaries."""
+    """A sentence longer than the window is cut between words (a piece starting mid-word would
+    re-tokenise longer), at a word-piece boundary only when one word alone exceeds the budget."""
     offsets = embedder.token_offsets(span.text)
+    text = span.text
     pieces, i = [], 0
     while i < len(offsets):
         j = min(i + budget, len(offsets))
+        if j < len(offsets):
+            k = j
+            while k > i + 1 and not (offsets[k][0] > 0 and text[offsets[k][0] - 1].isspace()):
+                k -= 1
+            if k > i + 1:
+                j = k
         s, e = offsets[i][0], offsets[j - 1][1]
         if j < len(offsets):  # prefer to cut at a space
             e = max(e, offsets[j][0])
@@ -87,9 +95,20 @@ def chunk_pages(
                 k -= 1
             i = k
     # Guarantee the window: measure the final texts once, and split any chunk that grew.
+    final: list[Chunk] = []
     for c, n in zip(chunks, embedder.count_tokens([c.text for c in chunks]), strict=True):
-        c.tokens = n
-    return chunks
+        if n <= budget:
+            c.tokens = n
+            final.append(c)
+            continue
+        whole = Span(c.start, c.end, c.text)
+        for piece in _split_long(whole, max(8, budget - 8), embedder):
+            part = _make_chunk(doc_text, doc_id, 0, c.page, [piece])
+            part.tokens = embedder.count_tokens([part.text])[0]
+            final.append(part)
+    for i, c in enumerate(final):
+        c.index, c.chunk_id = i, chunk_id_for(doc_id, i)
+    return final
 
 
 def _make_chunk(doc_text: str, doc_id: str, index: int, page: int | None, spans: list[Span]) -> Chunk:

@@ -46,7 +46,20 @@ def decode_bytes(data: bytes, name: str) -> str:
     best = from_bytes(data).best()
     if best is None:
         raise FileRejected(f"{name}: could not detect the text encoding (binary or corrupt file)")
+    if best.encoding in _LATIN_SINGLE_BYTE:
+        # Detection cannot tell the Western code pages apart on short texts; cp1252 (Windows
+        # Western) is by far the most common source of non-UTF-8 text, so it wins when it decodes.
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
     return str(best)
+
+
+_LATIN_SINGLE_BYTE = {
+    "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_4", "iso8859_9", "iso8859_13",
+    "iso8859_15", "mac_latin2", "mac_roman", "cp850", "cp437",
+}
 
 
 def split_front_matter(text: str, name: str) -> tuple[dict, str]:
@@ -84,7 +97,7 @@ def _load_html(path: Path) -> Loaded:
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
         if tag.name == "head":
             title = tag.find("title")
-            title_text = title.get_text(" ", strip=True) if title else None
+            title_text = " ".join(title.get_text().split()) if title else None
             tag.decompose()
             soup.attrs["data-title"] = title_text or ""
             continue

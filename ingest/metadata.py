@@ -18,9 +18,10 @@ _ALIASES = {"author": "authors", "journal": "container", "book": "container", "t
 
 
 def slugify(text: str) -> str:
+    """Stable id from a name; letters of any script are kept (Cyrillic, Japanese names differ)."""
     t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
-    t = re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+    t = unicodedata.normalize("NFC", "".join(c for c in t if not unicodedata.combining(c))).lower()
+    t = re.sub(r"[\W_]+", "-", t).strip("-")
     return t[:80] or "document"
 
 

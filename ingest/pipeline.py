@@ -164,7 +164,7 @@ def ingest_paths(
         lock.acquire()
     except Timeout as e:
         raise IngestFatal(
-            f"another ingest is running on {settings.data_dir} (waited {settings.ingest_lock_timeout:.0f} s "
+            f"another ingest is running on {settings.data_dir} (waited {settings.ingest_lock_timeout:g} s "
             "for its lock); try again when it has finished"
         ) from e
     except OSError as e:
@@ -180,7 +180,7 @@ def ingest_paths(
 def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | None, t0: float) -> IngestReport:
     from tqdm import tqdm
 
-    embedder = get_embedder(settings.embedding_model)
+    embedder = get_embedder(settings.embedding_model, settings.torch_threads)
     store = Store(settings, embedder.fingerprint)
     if rebuild:
         store.drop()
@@ -190,9 +190,22 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     found = discover(paths)
     report.files_failed.extend(FileFailure(path=p, error=r) for p, r in found.rejected)
     manifest = store.manifest()
-    owner = {m.get("doc_id"): k for k, m in manifest.items()}
-    cap = int(settings.max_file_mb * 1024 * 1024)
+    cap = int(settings.max_file_mb * 2**20)
     dirty = False
+    # Files gone from a folder that was walked completely go first, so that a renamed file may
+    # keep its doc_id.
+    seen = {f.key for f in found.files}
+    for key in list(manifest):
+        if key in seen or not any(key.startswith(r.as_posix() + "/") for r in found.roots):
+            continue
+        if not dirty:
+            store.bump_generation()
+            dirty = True
+        report.chunks_removed += _delete_source(store, key)
+        store.files().delete(ids=[key])
+        del manifest[key]
+        report.files_removed += 1
+    owner = {m.get("doc_id"): k for k, m in manifest.items()}
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(found.files, desc="ingest", unit="file", disable=not show, file=sys.stderr)
     for f in bar:
@@ -201,7 +214,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             size = f.path.stat().st_size
             if size > cap:
                 raise FileRejected(
-                    f"{f.path.name}: over the size cap ({size / 1e6:.1f} MB > {settings.max_file_mb:g} MB)"
+                    f"{f.path.name}: over the size cap ({size / 2**20:.3g} MB > {settings.max_file_mb:g} MB)"
                 )
             digest = _file_digest(f.path, settings)
             prev = manifest.get(f.key)
@@ -231,17 +244,6 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             report.files_failed.append(FileFailure(path=str(f.path), error=str(e)))
         except (OSError, UnicodeError) as e:
             report.files_failed.append(FileFailure(path=str(f.path), error=f"{f.path.name}: unreadable ({e})"))
-    # Files gone from a folder that was walked completely.
-    seen = {f.key for f in found.files}
-    for key in manifest:
-        if key in seen or not any(key.startswith(r.as_posix() + "/") for r in found.roots):
-            continue
-        if not dirty:
-            store.bump_generation()
-            dirty = True
-        report.chunks_removed += _delete_source(store, key)
-        store.files().delete(ids=[key])
-        report.files_removed += 1
     idx = LexicalIndex.load(settings.lexical_dir)
     if dirty or idx is None or idx.generation != store.generation():
         build_from_store(store, settings)

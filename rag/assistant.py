@@ -49,7 +49,7 @@ class Assistant:
                     from rag.retrieval.searcher import Searcher
                     from rag.store import Store
 
-                    embedder = get_embedder(self.settings.embedding_model)
+                    embedder = get_embedder(self.settings.embedding_model, self.settings.torch_threads)
                     self._searcher = Searcher(self.settings, embedder, Store(self.settings, embedder.fingerprint))
         return self._searcher
 

@@ -79,7 +79,9 @@ _EXTRA_COMMANDS: list[tuple[str, Callable]] = []
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import rag.cli_commands  # noqa: F401  (registers ask, eval, ui, serve)
+    import rag.cli_commands  # noqa: F401  (registers ask and eval)
+    import rag.cli_serve  # noqa: F401
+    import rag.cli_ui  # noqa: F401
 
     args = build_parser().parse_args(argv)
     try:

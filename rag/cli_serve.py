@@ -13,9 +13,13 @@ APP_FACTORY = "rag.api.app:create_app"
 @register("serve")
 def serve_parser(p) -> None:
     """run the HTTP API (OpenAI-compatible chat, /v1/ask, docs at /docs)"""
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 for all)"
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1); each loads the model")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1); each loads the model"
+    )
     p.add_argument(
         "--forwarded-allow-ips",
         default=None,
@@ -28,7 +32,9 @@ def serve_parser(p) -> None:
         default=None,
         help="intra-op threads per worker for the embedding model (default: $OMP_NUM_THREADS, else 1)",
     )
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     p.set_defaults(func=cmd_serve)
 
 

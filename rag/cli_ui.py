@@ -39,6 +39,8 @@ def streamlit_command(host: str, port: int, app: Path | None = None) -> list[str
         host,
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 

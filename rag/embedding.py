@@ -37,8 +37,9 @@ def model_fingerprint(name_or_path: str) -> str:
 class Embedder(Embeddings):
     """Sentence-transformers behind one lock: HF fast tokenizers are not safe for concurrent use."""
 
-    def __init__(self, name_or_path: str):
+    def __init__(self, name_or_path: str, threads: int = 0):
         self.name_or_path = name_or_path
+        self.threads = threads
         self.fingerprint = model_fingerprint(name_or_path)
         self._model: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
@@ -54,6 +55,11 @@ class Embedder(Embeddings):
 
                     hf_logging.disable_progress_bar()
                     hf_logging.set_verbosity_error()
+                    if self.threads:
+                        # Several processes sharing few cores encode far faster with fewer threads each.
+                        import torch
+
+                        torch.set_num_threads(self.threads)
 
                     self._model = SentenceTransformer(
                         self.name_or_path, device="cpu", local_files_only=True
@@ -109,12 +115,16 @@ class Embedder(Embeddings):
         return self.encode([text])[0].tolist()
 
 
-def get_embedder(name_or_path: str) -> Embedder:
+def get_embedder(name_or_path: str, threads: int | None = None) -> Embedder:
     """The process-wide embedder for this model (created on first use, never at import)."""
     emb = _models.get(name_or_path)
     if emb is None:
         with _load_lock:
             emb = _models.get(name_or_path)
             if emb is None:
-                emb = _models[name_or_path] = Embedder(name_or_path)
+                if threads is None:
+                    from rag.settings import get_settings
+
+                    threads = get_settings().torch_threads
+                emb = _models[name_or_path] = Embedder(name_or_path, threads)
     return emb

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(40, ge=0, le=256, description="Overlap between chunks in word pieces.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     ingest_lock_timeout: float = Field(600.0, ge=0, description="Seconds a second ingest waits for the first.")
+    torch_threads: int = Field(0, ge=0, le=64, description="CPU threads for the model; 0 = torch's default.")
     top_k: int = Field(5, ge=1, le=50, description="Passages cited per answer.")
     llm: str = Field("extractive", description="extractive | ollama:<model> | openai:<model>")
     llm_timeout: float = Field(60.0, gt=0)

@@ -70,7 +70,10 @@ _ABBREV = {
     "u.s.s.r", "op", "cit", "ibid", "al", "rev", "repr", "n.d",
 }
 
-_BOUNDARY = re.compile(r"""([.!?]["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9\u00C0-\u024F\u0370-\u03ff\u0400-\u04ff\u3000-\u9fff])""")
+_BOUNDARY = re.compile(
+    r"""([.!?]["'\u201d\u2019)\]]*)(\s+)(?=["'\u201c\u2018(\[]?[A-Z0-9\u00C0-\u024F\u0370-\u03ff\u0400-\u04ff\u3000-\u9fff])"""
+    r"""|([\u3002\uff01\uff1f][\u300d\u300f\uff09]*)(\s*)"""  # Japanese and Chinese: 。！？ need no space
+)
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,12 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
         bstart = block.start()
         cur = 0
         for m in _BOUNDARY.finditer(btext):
-            end = m.end(1)
-            if _is_abbrev(btext[cur:end]):
+            cjk = m.group(1) is None
+            end = m.end(3) if cjk else m.end(1)
+            if not cjk and _is_abbrev(btext[cur:end]):
                 continue
             _add(spans, btext, bstart + offset, cur, end)
-            cur = m.end(2)
+            cur = m.end(4) if cjk else m.end(2)
         _add(spans, btext, bstart + offset, cur, len(btext))
     return spans
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# The shipped corpus, ingested once per session for every folder that reads it.
+pytest_plugins = ["tests.corpus_store"]
+
 # Offline and quiet before anything imports transformers or chromadb (they are imported lazily).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -90,9 +93,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 class CadresCli:
     """The `cadres` console script, run with a scrubbed environment (no CADRES_* from the shell)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cmd: list[str] | None = None) -> None:
         exe = venv_tool("cadres")
-        self.cmd = [exe] if exe else [sys.executable, "-m", "rag"]
+        self.cmd = cmd or ([exe] if exe else [sys.executable, "-m", "rag"])
 
     def run(self, *args, env: dict | None = None, timeout: float = 300, cwd=None):
         """Run to completion: CompletedProcess with text stdout/stderr."""
@@ -117,9 +120,12 @@ class CadresCli:
         )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cadres_cli() -> CadresCli:
-    """`cadres_cli.run("ingest", "--json", env={"CADRES_DATA_DIR": ...})` or `.popen(...)`."""
+    """`cadres_cli.run("ingest", "--json", env={"CADRES_DATA_DIR": ...})` or `.popen(...)`.
+
+    `CadresCli([sys.executable, "-m", "rag"])` (via `type(cadres_cli)(...)`) runs the module form.
+    """
     return CadresCli()
 
 

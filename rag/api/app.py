@@ -1,6 +1,6 @@
 """The FastAPI app factory. Nothing is created at import: uvicorn calls `create_app` (factory=True).
 
-    uvicorn --factory rag.api.app:create_app        # or: cadres serve
+uvicorn --factory rag.api.app:create_app        # or: cadres serve
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         if warm and not warmed.is_set():
-            threading.Thread(target=_warm, args=(assistant, warmed), name="cadres-warm-up", daemon=True).start()
+            threading.Thread(
+                target=_warm, args=(assistant, warmed), name="cadres-warm-up", daemon=True
+            ).start()
         yield
 
     app = FastAPI(
@@ -91,7 +93,10 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
     key = settings.api_key.get_secret_value() if settings.api_key else None
     # The key itself is checked by AccessMiddleware; these only declare it in the OpenAPI schema.
     protected = (
-        [Security(HTTPBearer(auto_error=False)), Security(APIKeyHeader(name="X-API-Key", auto_error=False))]
+        [
+            Security(HTTPBearer(auto_error=False)),
+            Security(APIKeyHeader(name="X-API-Key", auto_error=False)),
+        ]
         if key
         else []
     )
@@ -102,7 +107,9 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
 
     # Added last = outermost: the key and the rate limit are checked before any body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessMiddleware, api_key=key, limiter=RateLimiter(settings.rate_limit_per_minute))
+    app.add_middleware(
+        AccessMiddleware, api_key=key, limiter=RateLimiter(settings.rate_limit_per_minute)
+    )
     return app
 
 

@@ -38,7 +38,9 @@ def check_question(text: Any, settings: Settings, field: str = "question") -> st
     return text
 
 
-def check_history(history: list[str] | None, settings: Settings, field: str = "history") -> list[str] | None:
+def check_history(
+    history: list[str] | None, settings: Settings, field: str = "history"
+) -> list[str] | None:
     if not history:
         return None
     for i, h in enumerate(history):

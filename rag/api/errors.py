@@ -30,7 +30,9 @@ ERROR_TYPES: dict[int, str] = {
 
 class ErrorDetail(BaseModel):
     message: str = Field(..., description="What went wrong and, where possible, what to do.")
-    type: str = Field(..., description="Machine-readable kind, e.g. validation_error, rate_limit_exceeded.")
+    type: str = Field(
+        ..., description="Machine-readable kind, e.g. validation_error, rate_limit_exceeded."
+    )
     field: str | None = Field(None, description="The request field at fault, when there is one.")
 
 
@@ -58,7 +60,9 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_body(status: int, message: str, *, field: str | None = None, type: str | None = None) -> dict:  # noqa: A002
+def error_body(
+    status: int, message: str, *, field: str | None = None, type: str | None = None
+) -> dict:  # noqa: A002
     err: dict[str, Any] = {"message": message, "type": type or ERROR_TYPES.get(status, "error")}
     if field:
         err["field"] = field
@@ -73,7 +77,9 @@ def error_response(
     type: str | None = None,  # noqa: A002
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(status, message, field=field, type=type), status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(status, message, field=field, type=type), status_code=status, headers=headers
+    )
 
 
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*):\s*(.+)$", re.S)
@@ -119,7 +125,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, field=exc.field, type=exc.type, headers=exc.headers)
+        return error_response(
+            exc.status, exc.message, field=exc.field, type=exc.type, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -131,12 +139,17 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         field = None
         if exc.status_code == 400 and detail == "There was an error parsing the body":
-            detail, field = "request body could not be parsed: send UTF-8 JSON (or multipart for /v1/ingest)", "body"
+            detail, field = (
+                "request body could not be parsed: send UTF-8 JSON (or multipart for /v1/ingest)",
+                "body",
+            )
         elif exc.status_code == 404 and detail == "Not Found":
             detail = f"no route for {request.method} {request.url.path}; see /docs"
         elif exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return error_response(exc.status_code, detail, field=field, headers=getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code, detail, field=field, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(QuestionError)
     async def _question(request: Request, exc: QuestionError):
@@ -150,7 +163,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         # Starlette re-raises after this response is sent, so the server log gets the traceback.
-        return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")
+        return error_response(
+            500, f"internal error ({type(exc).__name__}); the server log has the details"
+        )
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -171,7 +186,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         entry: dict[str, Any] = {"model": ErrorResponse, "description": text.get(s, "Error.")}
         if s == 429:
             entry["headers"] = {
-                "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying.",
+                    "schema": {"type": "integer"},
+                }
             }
         out[s] = entry
     return out

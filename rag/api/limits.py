@@ -15,7 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.api.errors import error_response
 
 # Open without a key and never rate limited: the health probe and the API documentation.
-PUBLIC_PATHS = frozenset({"/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/v1/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 RATE_FREE_PATHS = PUBLIC_PATHS
 
 
@@ -81,11 +83,17 @@ class RateLimiter:
             return (1.0 - b.tokens) / self.rate
 
     def _prune(self, now: float) -> None:
-        full = [c for c, b in self._buckets.items() if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
+        full = [
+            c
+            for c, b in self._buckets.items()
+            if b.tokens + (now - b.stamp) * self.rate >= self.capacity
+        ]
         for c in full:
             del self._buckets[c]
         if len(self._buckets) >= self.max_clients:  # still full: drop the oldest half
-            for c, _ in sorted(self._buckets.items(), key=lambda kv: kv[1].stamp)[: len(self._buckets) // 2]:
+            for c, _ in sorted(self._buckets.items(), key=lambda kv: kv[1].stamp)[
+                : len(self._buckets) // 2
+            ]:
                 del self._buckets[c]
 
 

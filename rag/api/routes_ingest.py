@@ -100,7 +100,9 @@ def _save(upload: UploadFile, dest: Path, cap: int) -> int | None:
             tmp.unlink()
 
 
-def save_uploads(uploads: list[UploadFile], settings: Settings) -> tuple[list[Path], list[FileFailure]]:
+def save_uploads(
+    uploads: list[UploadFile], settings: Settings
+) -> tuple[list[Path], list[FileFailure]]:
     types = supported_types()
     cap = int(settings.max_file_mb * 1024 * 1024)
     folder = settings.uploads_dir
@@ -113,16 +115,21 @@ def save_uploads(uploads: list[UploadFile], settings: Settings) -> tuple[list[Pa
         name = safe_name(up.filename)
         kind = _kind(name, types)
         if kind is None:
-            failed.append(FileFailure(
-                path=original,
-                error=f"{original}: unsupported file type; accepted: {' '.join(types)} (and {SIDECAR} sidecars)",
-            ))
+            failed.append(
+                FileFailure(
+                    path=original,
+                    error=f"{original}: unsupported file type; accepted: {' '.join(types)} (and {SIDECAR} sidecars)",
+                )
+            )
             continue
         dest = folder / name
         if _save(up, dest, cap) is None:
-            failed.append(FileFailure(
-                path=original, error=f"{original}: over the size cap of {settings.max_file_mb:g} MB (CADRES_MAX_FILE_MB)"
-            ))
+            failed.append(
+                FileFailure(
+                    path=original,
+                    error=f"{original}: over the size cap of {settings.max_file_mb:g} MB (CADRES_MAX_FILE_MB)",
+                )
+            )
             continue
         if kind == "document" and dest not in docs:
             docs.append(dest)
@@ -156,7 +163,9 @@ def resolve_paths(raw: list[str], settings: Settings) -> list[Path]:
             )
         if any(_inside(resolved, d) or _inside(d, resolved) for d in private):
             raise ApiError(
-                400, f"{field}: {p!r} is or holds the store's own files; name a documents folder instead", field=field
+                400,
+                f"{field}: {p!r} is or holds the store's own files; name a documents folder instead",
+                field=field,
             )
         out.append(resolved)
     return out
@@ -176,7 +185,12 @@ def resolve_paths(raw: list[str], settings: Settings) -> list[Path]:
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            }
+                        },
                         "required": ["files"],
                     }
                 },
@@ -203,7 +217,11 @@ async def ingest(request: Request) -> Any:
             if not uploads:
                 raise ApiError(400, "files: no file in the multipart body", field="files")
             paths, failed = await run_work(
-                save_uploads, uploads, store, timeout=settings.request_timeout, what="saving the uploads"
+                save_uploads,
+                uploads,
+                store,
+                timeout=settings.request_timeout,
+                what="saving the uploads",
             )
         finally:
             await form.close()
@@ -216,19 +234,26 @@ async def ingest(request: Request) -> Any:
             body = IngestPaths.model_validate_json(raw or b"{}")
         except ValidationError as e:
             raise RequestValidationError(
-                [{**err, "loc": ("body", *err.get("loc", ()))} for err in e.errors(include_input=False)]
+                [
+                    {**err, "loc": ("body", *err.get("loc", ()))}
+                    for err in e.errors(include_input=False)
+                ]
             ) from None
         paths = resolve_paths(body.paths, store)
     else:
         raise ApiError(
-            415, f"unsupported content type {ctype!r}: send JSON {{\"paths\": [...]}} or multipart/form-data files"
+            415,
+            f'unsupported content type {ctype!r}: send JSON {{"paths": [...]}} or multipart/form-data files',
         )
 
     from ingest.pipeline import IngestFatal, ingest_paths
 
     try:
         report: IngestReport = await run_work(
-            ingest_paths, paths, store, progress=False,
+            ingest_paths,
+            paths,
+            store,
+            progress=False,
             timeout=settings.request_timeout,
             what="the ingest (it goes on in the background; check /v1/documents)",
         )

@@ -42,7 +42,9 @@ def message_text(m: ChatMessage) -> str:
         return m.content
     if isinstance(m.content, list):
         return "".join(
-            str(p.get("text", "")) for p in m.content if isinstance(p, dict) and p.get("type") in ("text", "input_text")
+            str(p.get("text", ""))
+            for p in m.content
+            if isinstance(p, dict) and p.get("type") in ("text", "input_text")
         )
     return ""
 
@@ -51,7 +53,9 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, int, list[st
     """(question, its message index, earlier user messages)."""
     users = [(i, message_text(m)) for i, m in enumerate(messages) if m.role == "user"]
     if not users:
-        raise ApiError(422, "messages: needs at least one message with role 'user'", field="messages")
+        raise ApiError(
+            422, "messages: needs at least one message with role 'user'", field="messages"
+        )
     i, question = users[-1]
     history = [t for _, t in users[:-1] if t.strip()]
     return question, i, history
@@ -83,21 +87,35 @@ def usage(question: str, history: list[str], content: str) -> Usage:
     """Approximate counts (whitespace words): the service has no tokenizer of its own."""
     prompt = _words(question) + sum(_words(h) for h in history)
     completion = _words(content)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
 
 
 # ---------------------------------------------------------------- routes
-@router.get("/models", response_model=ModelList, summary="The one model served", tags=["openai"],
-            responses=responses(401, 429, 500))
+@router.get(
+    "/models",
+    response_model=ModelList,
+    summary="The one model served",
+    tags=["openai"],
+    responses=responses(401, 429, 500),
+)
 async def list_models() -> ModelList:
     return ModelList(data=[ModelCard(created=STARTED)])
 
 
-@router.get("/models/{model_id}", response_model=ModelCard, summary="One model", tags=["openai"],
-            responses=responses(401, 404, 429, 500))
+@router.get(
+    "/models/{model_id}",
+    response_model=ModelCard,
+    summary="One model",
+    tags=["openai"],
+    responses=responses(401, 404, 429, 500),
+)
 async def get_model(model_id: str) -> ModelCard:
     if model_id != MODEL_ID:
-        raise ApiError(404, f"model {model_id!r} not found; this server has {MODEL_ID!r}", field="model_id")
+        raise ApiError(
+            404, f"model {model_id!r} not found; this server has {MODEL_ID!r}", field="model_id"
+        )
     return ModelCard(created=STARTED)
 
 
@@ -120,7 +138,9 @@ the last chunk before [DONE] (or before the usage chunk) carries `citations` and
             "description": "A chat.completion (JSON), or a chunk stream when `stream` is true.",
             "content": {
                 "text/event-stream": {
-                    "schema": event_schema(None, "One chunk; `data` is a chat.completion.chunk as JSON, last `[DONE]`.")
+                    "schema": event_schema(
+                        None, "One chunk; `data` is a chat.completion.chunk as JSON, last `[DONE]`."
+                    )
                 }
             },
         },
@@ -136,8 +156,13 @@ async def chat_completions(body: ChatRequest, request: Request):
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if not body.stream:
         answer = await run_work(
-            qa.ask, question, history=history or None, k=body.k, filters=filters,
-            timeout=settings.request_timeout, what="the answer",
+            qa.ask,
+            question,
+            history=history or None,
+            k=body.k,
+            filters=filters,
+            timeout=settings.request_timeout,
+            what="the answer",
         )
         content = reply_content(answer)
         return ChatCompletion(
@@ -199,9 +224,11 @@ async def chat_completions(body: ChatRequest, request: Request):
             so_far, text = "".join(sent), answer.answer
             if so_far != text:
                 if text.startswith(so_far):
-                    rest = text[len(so_far):]
+                    rest = text[len(so_far) :]
                 else:
-                    log.warning("streamed tokens differ from the final answer; sending the final text")
+                    log.warning(
+                        "streamed tokens differ from the final answer; sending the final text"
+                    )
                     rest = ("\n\n" if so_far else "") + text
                 if rest:
                     yield chunk({"content": rest})
@@ -216,10 +243,16 @@ async def chat_completions(body: ChatRequest, request: Request):
             )
             if include_usage:
                 u = usage(question, history, reply_content(answer))
-                yield frame({
-                    "id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-                    "choices": [], "usage": u.model_dump(),
-                })
+                yield frame(
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": MODEL_ID,
+                        "choices": [],
+                        "usage": u.model_dump(),
+                    }
+                )
         except ApiError as e:
             yield frame(error_body(e.status, e.message, field=e.field, type=e.type))
         except Exception as e:

@@ -104,19 +104,25 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     "/health",
     response_model=Health,
     summary="Store reachable? Documents and chunks counted (no API key needed)",
-    responses={503: {"model": HealthDown, "description": "The store is unreachable."}, 500: responses(500)[500]},
+    responses={
+        503: {"model": HealthDown, "description": "The store is unreachable."},
+        500: responses(500)[500],
+    },
     tags=["service"],
 )
 async def health(request: Request):
     settings, qa = settings_of(request), qa_of(request)
     try:
-        st = await run_work(qa.status, timeout=min(settings.request_timeout, 30.0), what="the health check")
+        st = await run_work(
+            qa.status, timeout=min(settings.request_timeout, 30.0), what="the health check"
+        )
     except Exception as e:
         msg = e.message if isinstance(e, ApiError) else str(e) or type(e).__name__
         if not isinstance(e, ApiError):
             log.warning("health check failed: %s: %s", type(e).__name__, e)
         return JSONResponse(
-            {"status": "unavailable", **error_body(503, f"store unavailable: {msg}")}, status_code=503
+            {"status": "unavailable", **error_body(503, f"store unavailable: {msg}")},
+            status_code=503,
         )
     store_settings = getattr(qa, "settings", settings)
     return Health(

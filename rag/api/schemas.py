@@ -16,7 +16,9 @@ MAX_HISTORY = 50
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    doc_ids: list[str] | None = Field(None, description="Only these documents (doc_id values from /v1/documents).")
+    doc_ids: list[str] | None = Field(
+        None, description="Only these documents (doc_id values from /v1/documents)."
+    )
     year_min: int | None = Field(None, description="Only sources published in or after this year.")
     year_max: int | None = Field(None, description="Only sources published in or before this year.")
 
@@ -41,9 +43,13 @@ class AskRequest(BaseModel):
         ..., description="The question (non-empty; at most CADRES_MAX_QUESTION_CHARS characters)."
     )
     history: list[str] | None = Field(
-        None, max_length=MAX_HISTORY, description="Earlier questions of the conversation, oldest first."
+        None,
+        max_length=MAX_HISTORY,
+        description="Earlier questions of the conversation, oldest first.",
     )
-    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default CADRES_TOP_K).")
+    k: int | None = Field(
+        None, ge=1, le=50, description="Passages to retrieve (default CADRES_TOP_K)."
+    )
     filters: FiltersIn | None = None
 
     def filters_dict(self) -> dict | None:
@@ -55,12 +61,16 @@ class Health(BaseModel):
     status: Literal["ok", "empty"] = Field(..., description="`empty` when nothing is ingested yet.")
     documents: int
     chunks: int
-    last_ingest: float | None = Field(None, description="Unix time of the last change to the store.")
+    last_ingest: float | None = Field(
+        None, description="Unix time of the last change to the store."
+    )
     embedding_model: str
     embedding_fingerprint: str | None = None
     answer_mode: str
     store: Literal["embedded", "server"]
-    warm: bool = Field(..., description="The startup warm-up (model and lexical index loaded) has finished.")
+    warm: bool = Field(
+        ..., description="The startup warm-up (model and lexical index loaded) has finished."
+    )
 
 
 class HealthDown(BaseModel):
@@ -86,7 +96,10 @@ class IngestPaths(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     paths: list[str] = Field(
-        ..., min_length=1, max_length=1000, description="Files or folders under CADRES_DATA_DIR (relative paths are taken from there)."
+        ...,
+        min_length=1,
+        max_length=1000,
+        description="Files or folders under CADRES_DATA_DIR (relative paths are taken from there).",
     )
 
 
@@ -119,17 +132,26 @@ class ChatRequest(BaseModel):
             "examples": [
                 {
                     "model": MODEL_ID,
-                    "messages": [{"role": "user", "content": "Where were Japanese war criminals detained in China?"}],
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": "Where were Japanese war criminals detained in China?",
+                        }
+                    ],
                 }
             ]
         },
     )
 
-    model: str = Field(MODEL_ID, description=f"Any value is accepted; answers come from {MODEL_ID!r}.")
+    model: str = Field(
+        MODEL_ID, description=f"Any value is accepted; answers come from {MODEL_ID!r}."
+    )
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    k: int | None = Field(None, ge=1, le=50, description="cadres-qa extension: passages to retrieve.")
+    k: int | None = Field(
+        None, ge=1, le=50, description="cadres-qa extension: passages to retrieve."
+    )
     filters: FiltersIn | None = Field(None, description="cadres-qa extension: retrieval filters.")
 
 
@@ -158,8 +180,12 @@ class ChatCompletion(BaseModel):
     model: str = MODEL_ID
     choices: list[ChatChoice]
     usage: Usage
-    citations: list[Citation] = Field(default_factory=list, description="cadres-qa extension: the cited passages.")
-    refused: bool = Field(False, description="cadres-qa extension: true when the corpus does not answer.")
+    citations: list[Citation] = Field(
+        default_factory=list, description="cadres-qa extension: the cited passages."
+    )
+    refused: bool = Field(
+        False, description="cadres-qa extension: true when the corpus does not answer."
+    )
 
 
 class ModelCard(BaseModel):

@@ -26,10 +26,14 @@ def timeout_error(seconds: float, what: str) -> ApiError:
     return ApiError(504, f"{what} did not finish within {seconds:g} s (CADRES_REQUEST_TIMEOUT)")
 
 
-async def run_work(fn: Callable[..., T], *args: Any, timeout: float, what: str = "the request", **kw: Any) -> T:
+async def run_work(
+    fn: Callable[..., T], *args: Any, timeout: float, what: str = "the request", **kw: Any
+) -> T:
     call = functools.partial(fn, *args, **kw)
     try:
-        return await asyncio.wait_for(anyio.to_thread.run_sync(call, abandon_on_cancel=True), timeout)
+        return await asyncio.wait_for(
+            anyio.to_thread.run_sync(call, abandon_on_cancel=True), timeout
+        )
     except TimeoutError:
         raise timeout_error(timeout, what) from None
 
@@ -73,7 +77,9 @@ class ThreadedStream:
         if remaining <= 0:
             raise timeout_error(self.timeout, self.what)
         try:
-            return await asyncio.wait_for(anyio.to_thread.run_sync(self._step, abandon_on_cancel=True), remaining)
+            return await asyncio.wait_for(
+                anyio.to_thread.run_sync(self._step, abandon_on_cancel=True), remaining
+            )
         except _Done:
             self.done = True
             raise StopAsyncIteration from None

@@ -46,7 +46,9 @@ def chat_stream_content(text: str) -> tuple[str, list[dict]]:
     events = parse_sse(text)
     assert events[-1][1] == "[DONE]", events[-1]
     chunks = [json.loads(d) for _, d in events[:-1]]
-    content = "".join((c["choices"][0]["delta"].get("content") or "") for c in chunks if c.get("choices"))
+    content = "".join(
+        (c["choices"][0]["delta"].get("content") or "") for c in chunks if c.get("choices")
+    )
     return content, chunks
 
 
@@ -75,9 +77,15 @@ def free_port_now() -> int:
 def clean_env(**extra) -> dict[str, str]:
     """This environment without CADRES_* variables, offline, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADRES_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false")
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        TOKENIZERS_PARALLELISM="false",
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
 
 @dataclass
 class LiveServer:
@@ -94,7 +102,17 @@ def start_server(port: int, env: dict, log: Path, *extra: str, timeout: float = 
     """`cadres serve` in a subprocess on 127.0.0.1:port; waits for /v1/health to answer 200."""
     fh = open(log, "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE_SNIPPET, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-c",
+            SERVE_SNIPPET,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
         env=clean_env(**env),
         cwd=REPO_ROOT,
         stdout=fh,
@@ -105,16 +123,20 @@ def start_server(port: int, env: dict, log: Path, *extra: str, timeout: float = 
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"cadres serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"cadres serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/v1/health", timeout=5) as r:
-                if r.status == 200:
+                if r.status == 200 and json.loads(r.read()).get("warm"):
                     break
         except OSError:
             pass
         if time.monotonic() > deadline:
             stop_server(proc)
-            raise RuntimeError(f"cadres serve did not become healthy in {timeout} s:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"cadres serve did not become healthy in {timeout} s:\n{log.read_text()[-3000:]}"
+            )
         time.sleep(0.3)
     return LiveServer(url=url, port=port, proc=proc, log=log)
 

@@ -48,7 +48,9 @@ def server_store(chroma_server, tmp_path_factory):
     docs.mkdir()
     for name, text in DOCS.items():
         (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(data_dir=root / "data", chroma_url=chroma_server.url, corpus_dir=docs, collection="apitest")
+    settings = Settings(
+        data_dir=root / "data", chroma_url=chroma_server.url, corpus_dir=docs, collection="apitest"
+    )
     report = ingest_paths([docs], settings, progress=False)
     assert not report.files_failed and report.files_added == 3
     yield settings
@@ -64,7 +66,10 @@ def test_ask_through_the_api_on_a_chroma_server(server_store):
     assert health["status"] == "ok" and health["store"] == "server" and health["documents"] == 3
     assert server_store.chroma_url not in str(health)
 
-    r = c.post("/v1/ask", json={"question": "Which ship carried returnees from Nakhodka to Maizuru in 1949?"})
+    r = c.post(
+        "/v1/ask",
+        json={"question": "Which ship carried returnees from Nakhodka to Maizuru in 1949?"},
+    )
     assert r.status_code == 200, r.text
     ans = r.json()
     assert not ans["refused"], ans
@@ -73,12 +78,25 @@ def test_ask_through_the_api_on_a_chroma_server(server_store):
 
     r = c.post(
         "/v1/chat/completions",
-        json={"model": "cadres-qa", "messages": [{"role": "user", "content": "When did the Japanese doctors leave the Dalian hospital?"}]},
+        json={
+            "model": "cadres-qa",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "When did the Japanese doctors leave the Dalian hospital?",
+                }
+            ],
+        },
     )
     body = r.json()
-    assert "[1]" in body["choices"][0]["message"]["content"] and "Sources:\n[1] Mori 1955." in body["choices"][0]["message"]["content"]
+    assert (
+        "[1]" in body["choices"][0]["message"]["content"]
+        and "Sources:\n[1] Mori 1955." in body["choices"][0]["message"]["content"]
+    )
     assert {d["doc_id"] for d in c.get("/v1/documents").json()["documents"]} == {
-        "maizuru-returnees", "nakhodka-camp", "dalian-hospital",
+        "maizuru-returnees",
+        "nakhodka-camp",
+        "dalian-hospital",
     }
 
 
@@ -90,19 +108,31 @@ def test_ingest_over_http_into_the_chroma_server(server_store):
     keyed = server_store.model_copy(update={"api_key": __import__("pydantic").SecretStr("k")})
     writer = TestClient(create_app(keyed, Assistant(keyed)))
     reader = TestClient(create_app(server_store, Assistant(server_store)))
-    assert reader.post("/v1/ask", json={"question": "Who ran the Harbin bakery?"}).status_code == 200  # warm
+    assert (
+        reader.post("/v1/ask", json={"question": "Who ran the Harbin bakery?"}).status_code == 200
+    )  # warm
     r = writer.post(
         "/v1/ingest",
-        files={"files": ("harbin-bakery.md", b"The Harbin bakery on Kitaiskaya street was run by Nomura Sei until 1950. "
-                         b"Nomura Sei baked rye bread for Soviet officers.", "text/markdown")},
+        files={
+            "files": (
+                "harbin-bakery.md",
+                b"The Harbin bakery on Kitaiskaya street was run by Nomura Sei until 1950. "
+                b"Nomura Sei baked rye bread for Soviet officers.",
+                "text/markdown",
+            )
+        },
         headers={"Authorization": "Bearer k"},
     )
     assert r.status_code == 200 and r.json()["files_added"] == 1, r.text
     import time
 
-    deadline = time.monotonic() + 15  # the reader's lexical index follows the generation stamp (2 s checks)
+    deadline = (
+        time.monotonic() + 15
+    )  # the reader's lexical index follows the generation stamp (2 s checks)
     while True:
-        ans = reader.post("/v1/ask", json={"question": "Who ran the Harbin bakery on Kitaiskaya street?"}).json()
+        ans = reader.post(
+            "/v1/ask", json={"question": "Who ran the Harbin bakery on Kitaiskaya street?"}
+        ).json()
         if not ans["refused"] and ans["citations"][0]["doc_id"] == "harbin-bakery":
             break
         assert time.monotonic() < deadline, ans

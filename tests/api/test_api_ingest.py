@@ -63,17 +63,27 @@ def test_upload_then_listed_and_answerable(ingest_app):
     assert "harbin-tram-notes" in by_id and by_id["harbin-tram-notes"]["year"] == 1951
     assert by_id["harbin-tram-notes"]["title"] == "Harbin Tram Notes"
 
-    r = c.post("/v1/ask", json={"question": "How many Japanese mechanics worked at the Harbin tram depot?"}, headers=KEY)
+    r = c.post(
+        "/v1/ask",
+        json={"question": "How many Japanese mechanics worked at the Harbin tram depot?"},
+        headers=KEY,
+    )
     ans = r.json()
     assert not ans["refused"], ans
     assert "[1]" in ans["answer"] and ans["citations"][0]["doc_id"] == "harbin-tram-notes"
 
     # the same file again: unchanged; a new version: updated in place
-    r = c.post("/v1/ingest", files=[("files", ("harbin_trams.md", NOTE.encode(), "text/markdown"))], headers=KEY)
+    r = c.post(
+        "/v1/ingest",
+        files=[("files", ("harbin_trams.md", NOTE.encode(), "text/markdown"))],
+        headers=KEY,
+    )
     assert r.json()["files_unchanged"] == 1
     r = c.post(
         "/v1/ingest",
-        files=[("files", ("harbin_trams.md", (NOTE + "\nA later note.\n").encode(), "text/markdown"))],
+        files=[
+            ("files", ("harbin_trams.md", (NOTE + "\nA later note.\n").encode(), "text/markdown"))
+        ],
         headers=KEY,
     )
     assert r.json()["files_updated"] == 1
@@ -83,7 +93,11 @@ def test_upload_then_listed_and_answerable(ingest_app):
 def test_upload_size_and_type_checks(ingest_app, make_settings):
     settings, c = ingest_app
     err = assert_error(
-        c.post("/v1/ingest", files={"files": ("x.docx", b"PK..", "application/octet-stream")}, headers=KEY),
+        c.post(
+            "/v1/ingest",
+            files={"files": ("x.docx", b"PK..", "application/octet-stream")},
+            headers=KEY,
+        ),
         400,
         field="files",
     )
@@ -94,7 +108,10 @@ def test_upload_size_and_type_checks(ingest_app, make_settings):
     small = settings.model_copy(update={"max_file_mb": 0.001})  # 1048 bytes
     c2 = TestClient(create_app(small, Assistant(small)))
     err = assert_error(
-        c2.post("/v1/ingest", files={"files": ("big.md", b"word " * 400, "text/markdown")}, headers=KEY), 400
+        c2.post(
+            "/v1/ingest", files={"files": ("big.md", b"word " * 400, "text/markdown")}, headers=KEY
+        ),
+        400,
     )
     assert "CADRES_MAX_FILE_MB" in err["message"]
     assert_error(c.post("/v1/ingest", data={"note": "no file"}, files={}, headers=KEY), 415)
@@ -109,7 +126,9 @@ def test_paths_must_be_under_the_data_dir(ingest_app, tmp_path):
         field = "paths[1]" if i == 0 else "paths[0]"
         err = assert_error(c.post("/v1/ingest", json=body, headers=KEY), 400, field=field)
         assert bad in err["message"] and "CADRES_DATA_DIR" in err["message"]
-    err = assert_error(c.post("/v1/ingest", json={"paths": ["chroma"]}, headers=KEY), 400, field="paths[0]")
+    err = assert_error(
+        c.post("/v1/ingest", json={"paths": ["chroma"]}, headers=KEY), 400, field="paths[0]"
+    )
     assert_error(c.post("/v1/ingest", json={"paths": []}, headers=KEY), 422, field="paths")
     assert_error(c.post("/v1/ingest", json={"files": ["a"]}, headers=KEY), 422)
 
@@ -119,9 +138,13 @@ def test_paths_under_the_data_dir_are_ingested(ingest_app):
     folder = settings.data_dir / "docs"
     folder.mkdir(parents=True)
     (folder / "qiqihar.md").write_text(SECOND)
-    r = c.post("/v1/ingest", json={"paths": ["docs/qiqihar.md", str(folder / "missing.md")]}, headers=KEY)
+    r = c.post(
+        "/v1/ingest", json={"paths": ["docs/qiqihar.md", str(folder / "missing.md")]}, headers=KEY
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["files_added"] == 1
     assert len(report["files_failed"]) == 1 and "missing.md" in report["files_failed"][0]["path"]
-    assert [d["doc_id"] for d in c.get("/v1/documents", headers=KEY).json()["documents"]] == ["qiqihar"]
+    assert [d["doc_id"] for d in c.get("/v1/documents", headers=KEY).json()["documents"]] == [
+        "qiqihar"
+    ]

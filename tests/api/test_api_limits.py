@@ -38,7 +38,11 @@ def test_body_over_the_cap_when_streamed_without_length(make_app):
 
 def test_upload_over_the_body_cap(make_app, tmp_path):
     c = TestClient(make_app(max_body_bytes=4096, api_key="k"))
-    r = c.post("/v1/ingest", files={"files": ("big.md", b"z" * 10_000, "text/markdown")}, headers={"X-API-Key": "k"})
+    r = c.post(
+        "/v1/ingest",
+        files={"files": ("big.md", b"z" * 10_000, "text/markdown")},
+        headers={"X-API-Key": "k"},
+    )
     assert_error(r, 413)
 
 
@@ -53,7 +57,10 @@ def test_long_question_names_the_field(make_app):
     err = assert_error(c.post("/v1/ask", json={"question": "why " * 20}), 422, field="question")
     assert "50" in err["message"]
     err = assert_error(
-        c.post(CHAT, json={"model": "cadres-qa", "messages": [{"role": "user", "content": "why " * 20}]}),
+        c.post(
+            CHAT,
+            json={"model": "cadres-qa", "messages": [{"role": "user", "content": "why " * 20}]},
+        ),
         422,
         field="messages[0].content",
     )
@@ -66,7 +73,9 @@ def test_long_question_names_the_field(make_app):
 def test_empty_question_is_422(client, question):
     assert_error(client.post("/v1/ask", json={"question": question}), 422, field="question")
     assert_error(
-        client.post(CHAT, json={"model": "cadres-qa", "messages": [{"role": "user", "content": question}]}),
+        client.post(
+            CHAT, json={"model": "cadres-qa", "messages": [{"role": "user", "content": question}]}
+        ),
         422,
         field="messages[0].content",
     )
@@ -75,12 +84,20 @@ def test_empty_question_is_422(client, question):
 def test_validation_errors_are_json_naming_the_field(client):
     assert_error(client.post("/v1/ask", json={}), 422, field="question")
     assert_error(client.post("/v1/ask", json={"question": QUESTION, "k": 0}), 422, field="k")
-    assert_error(client.post("/v1/ask", json={"question": QUESTION, "filters": {"year": 1}}), 422, field="filters.year")
+    assert_error(
+        client.post("/v1/ask", json={"question": QUESTION, "filters": {"year": 1}}),
+        422,
+        field="filters.year",
+    )
     assert_error(client.post("/v1/ask", json={"question": 12}), 422, field="question")
-    r = client.post("/v1/ask", content=b'{"question": ', headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/v1/ask", content=b'{"question": ', headers={"Content-Type": "application/json"}
+    )
     err = assert_error(r, 422)
     assert "JSON" in err["message"]
-    assert_error(client.post(CHAT, json={"model": "cadres-qa", "messages": []}), 422, field="messages")
+    assert_error(
+        client.post(CHAT, json={"model": "cadres-qa", "messages": []}), 422, field="messages"
+    )
 
 
 def test_unknown_route_and_method_are_json(client):
@@ -147,7 +164,9 @@ def test_api_key_required_except_health(make_app):
         r = c.request(method, path, json=body)
         err = assert_error(r, 401)
         assert "API key" in err["message"]
-        assert_error(c.request(method, path, json=body, headers={"Authorization": "Bearer wrong"}), 401)
+        assert_error(
+            c.request(method, path, json=body, headers={"Authorization": "Bearer wrong"}), 401
+        )
     assert c.get("/v1/health").status_code == 200
     assert c.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert c.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
@@ -198,7 +217,15 @@ def test_timeout_gives_504_promptly(make_app, corpus_settings):
         ("POST", "/v1/ask", {"question": QUESTION}),
         ("POST", "/v1/ask/stream", {"question": QUESTION}),
         ("POST", CHAT, {"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]}),
-        ("POST", CHAT, {"model": "cadres-qa", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}),
+        (
+            "POST",
+            CHAT,
+            {
+                "model": "cadres-qa",
+                "stream": True,
+                "messages": [{"role": "user", "content": QUESTION}],
+            },
+        ),
         ("GET", "/v1/documents", None),
     ]:
         t0 = time.monotonic()

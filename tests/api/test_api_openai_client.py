@@ -24,7 +24,9 @@ def oai(live_server):
 
 
 def test_plain_completion(oai):
-    r = oai.chat.completions.create(model="cadres-qa", messages=[{"role": "user", "content": QUESTION}])
+    r = oai.chat.completions.create(
+        model="cadres-qa", messages=[{"role": "user", "content": QUESTION}]
+    )
     content = r.choices[0].message.content
     assert "[1]" in content and "\nSources:\n[1] " in content
     assert r.choices[0].finish_reason == "stop" and r.model == "cadres-qa"
@@ -34,7 +36,9 @@ def test_plain_completion(oai):
 
 
 def test_streaming_completion(oai):
-    plain = oai.chat.completions.create(model="cadres-qa", messages=[{"role": "user", "content": QUESTION}])
+    plain = oai.chat.completions.create(
+        model="cadres-qa", messages=[{"role": "user", "content": QUESTION}]
+    )
     parts, finals = [], []
     stream = oai.chat.completions.create(
         model="cadres-qa", messages=[{"role": "user", "content": QUESTION}], stream=True
@@ -77,8 +81,12 @@ def test_bearer_key_with_the_openai_client(make_app):
     from fastapi.testclient import TestClient
 
     http = TestClient(make_app(api_key="k-123"))
-    good = openai.OpenAI(base_url="http://testserver/v1", api_key="k-123", http_client=http, max_retries=0)
+    good = openai.OpenAI(
+        base_url="http://testserver/v1", api_key="k-123", http_client=http, max_retries=0
+    )
     assert good.models.list().data[0].id == "cadres-qa"
-    bad = openai.OpenAI(base_url="http://testserver/v1", api_key="wrong", http_client=http, max_retries=0)
+    bad = openai.OpenAI(
+        base_url="http://testserver/v1", api_key="wrong", http_client=http, max_retries=0
+    )
     with pytest.raises(openai.AuthenticationError):
         bad.models.list()

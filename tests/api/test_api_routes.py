@@ -43,7 +43,9 @@ def test_ask_matches_the_library(client, assistant):
 
 def test_ask_with_history_k_and_filters(client):
     ans = ask(client, FOLLOW_UP, history=[QUESTION], k=3)
-    assert ans.query and ans.query.startswith(QUESTION)  # the follow-up took its topic from the history
+    assert ans.query and ans.query.startswith(
+        QUESTION
+    )  # the follow-up took its topic from the history
     only = ask(client, filters={"doc_ids": ["king-muminov-2022"]})
     assert only.refused or {c.doc_id for c in only.citations} == {"king-muminov-2022"}
     none = ask(client, filters={"year_min": 1800, "year_max": 1801})
@@ -101,27 +103,40 @@ def test_chat_completion_plain(client):
 
 
 def test_chat_completion_label_is_author_date(client):
-    r = client.post("/v1/chat/completions", json={"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]},
+    )
     body = r.json()
     from rag.models import Citation
 
-    for line, c in zip(body["choices"][0]["message"]["content"].split("Sources:\n")[1].splitlines(), body["citations"], strict=True):
+    for line, c in zip(
+        body["choices"][0]["message"]["content"].split("Sources:\n")[1].splitlines(),
+        body["citations"],
+        strict=True,
+    ):
         cit = Citation.model_validate(c)
         assert line.startswith(f"[{cit.n}] {cit.label}. ")
 
 
 def test_chat_completion_stream_matches_plain(client):
     messages = [{"role": "user", "content": QUESTION}]
-    plain = client.post("/v1/chat/completions", json={"model": "cadres-qa", "messages": messages}).json()
+    plain = client.post(
+        "/v1/chat/completions", json={"model": "cadres-qa", "messages": messages}
+    ).json()
     with client.stream(
-        "POST", "/v1/chat/completions", json={"model": "cadres-qa", "messages": messages, "stream": True}
+        "POST",
+        "/v1/chat/completions",
+        json={"model": "cadres-qa", "messages": messages, "stream": True},
     ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         text = "".join(r.iter_text())
     content, chunks = chat_stream_content(text)
     assert content == plain["choices"][0]["message"]["content"]
-    assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
+    assert all(
+        c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks
+    )
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     last = chunks[-1]
     assert last["choices"][0]["finish_reason"] == "stop"
@@ -149,21 +164,29 @@ def test_chat_history_is_the_earlier_user_messages(client):
         {"role": "assistant", "content": "Fushun, among others [1]."},
         {"role": "user", "content": [{"type": "text", "text": FOLLOW_UP}]},  # content parts
     ]
-    chat = client.post("/v1/chat/completions", json={"model": "cadres-qa", "messages": messages}).json()
+    chat = client.post(
+        "/v1/chat/completions", json={"model": "cadres-qa", "messages": messages}
+    ).json()
     direct = ask(client, FOLLOW_UP, history=[QUESTION])
     assert [c["chunk_id"] for c in chat["citations"]] == [c.chunk_id for c in direct.citations]
     assert chat["choices"][0]["message"]["content"].startswith(direct.answer)
 
 
 def test_chat_refusal_has_no_sources(client):
-    r = client.post("/v1/chat/completions", json={"model": "cadres-qa", "messages": [{"role": "user", "content": OFF_CORPUS}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "cadres-qa", "messages": [{"role": "user", "content": OFF_CORPUS}]},
+    )
     body = r.json()
     assert body["refused"] is True and body["citations"] == []
     assert "Sources:" not in body["choices"][0]["message"]["content"]
 
 
 def test_chat_needs_a_user_message(client):
-    r = client.post("/v1/chat/completions", json={"model": "cadres-qa", "messages": [{"role": "system", "content": "hi"}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "cadres-qa", "messages": [{"role": "system", "content": "hi"}]},
+    )
     assert_error(r, 422, field="messages")
 
 
@@ -195,12 +218,22 @@ def test_documents(client, assistant):
     assert body["count"] == len(body["documents"]) == len(assistant.documents())
     assert "king-muminov-2022" in ids
     km = next(d for d in body["documents"] if d["doc_id"] == "king-muminov-2022")
-    assert km["year"] == 2022 and km["authors"] == ["Amy King", "Sherzod Muminov"] and km["chunks"] > 0
+    assert (
+        km["year"] == 2022 and km["authors"] == ["Amy King", "Sherzod Muminov"] and km["chunks"] > 0
+    )
 
 
 def test_openapi_and_docs(client):
     schema = client.get("/openapi.json").json()
-    for path in ("/v1/ask", "/v1/ask/stream", "/v1/chat/completions", "/v1/models", "/v1/health", "/v1/documents", "/v1/ingest"):
+    for path in (
+        "/v1/ask",
+        "/v1/ask/stream",
+        "/v1/chat/completions",
+        "/v1/models",
+        "/v1/health",
+        "/v1/documents",
+        "/v1/ingest",
+    ):
         assert path in schema["paths"], path
     r = client.get("/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()

@@ -43,11 +43,6 @@ def test_decode_shift_jis():
     assert decode_bytes(JA_TEXT.encode("shift_jis"), "ja.txt") == JA_TEXT
 
 
-@pytest.mark.xfail(
-    reason="BUG: decode_bytes trusts charset_normalizer's best guess, which picks cp1257/cp1250 for "
-    "Western-European cp1252 text (naïve -> naļve, très -> trčs)",
-    strict=True,
-)
 def test_decode_cp1252():
     assert decode_bytes(CP1252_TEXT.encode("cp1252"), "cp.txt") == CP1252_TEXT
 
@@ -124,10 +119,6 @@ def test_shift_jis_ingested(formats_corpus):
     assert _single_chunk_text(formats_corpus, "shift-jis.txt") == JA_TEXT
 
 
-@pytest.mark.xfail(
-    reason="BUG: cp1252 files are decoded as cp1257 by charset_normalizer (ingest/loaders.py decode_bytes)",
-    strict=True,
-)
 def test_cp1252_ingested(formats_corpus):
     assert _single_chunk_text(formats_corpus, "cp1252.txt") == CP1252_TEXT
 
@@ -185,10 +176,6 @@ def test_html_title_whitespace(tmp_path):
     assert loaded.pages == [(None, "Body.")]
 
 
-@pytest.mark.xfail(
-    reason="BUG: ingest/loaders.py _load_html keeps the raw whitespace (newlines, runs of spaces) of <title>",
-    strict=True,
-)
 def test_html_title_whitespace_is_collapsed(tmp_path):
     p = write(
         tmp_path / "t.html",

@@ -181,3 +181,15 @@ def test_sidecar_files_are_not_documents(formats_corpus):
     sources = {m["source"] for _, m in stored_chunks(formats_corpus.settings).values()}
     assert len(sources) == 11
     assert not any(s.endswith(".meta.yaml") for s in sources)
+
+
+def test_non_latin_file_names_get_their_own_doc_ids(tmp_path, make_settings):
+    from ingest import ingest_paths
+
+    root = tmp_path / "docs"
+    write(root / "Военнопленные в Сибири.txt", "Prisoners in Siberia. They worked in camps.")
+    write(root / "シベリア抑留.txt", "Internment in Siberia. It lasted years.")
+    write(root / "Репатриация.txt", "Repatriation began in 1946. Ships left Nakhodka.")
+    r = ingest_paths([root], make_settings(), progress=False)
+    assert r.files_failed == []
+    assert r.files_added == 3

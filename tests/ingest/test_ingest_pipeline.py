@@ -203,12 +203,6 @@ def test_default_path_is_the_corpus_dir(tmp_path, make_settings):
     assert r.files_added == 1 and r.chunks_total == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: ingest/pipeline.py _run checks doc_id ownership against the manifest before removing "
-    "files that are gone, so a renamed/moved file with an explicit doc_id is refused as a collision "
-    "with its own old path and the document vanishes from the store until the next run",
-    strict=True,
-)
 def test_renamed_file_with_explicit_doc_id(tmp_path, make_settings):
     root = tmp_path / "docs"
     write(root / "old-name.md", "---\ndoc_id: camps-1950\ntitle: Camps\n---\n" + prose(2))

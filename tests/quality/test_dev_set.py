@@ -14,8 +14,6 @@ import pytest
 
 from tests.corpus_store import DEV_QUESTIONS
 
-ORIGINAL_IDS_PREFIXES = ("a", "f", "u0")  # the 31 questions of the original development set
-
 
 @pytest.fixture(scope="module")
 def report(assistant):
