@@ -12,12 +12,12 @@ import sys
 
 import numpy as np
 
-MAX_FALSE_REFUSAL = 0.10
+MAX_FALSE_REFUSAL = 0.09  # the gate is 0.10; a margin keeps it stable
 
 
 def features(path: str):
     from rag import Assistant
-    from rag.answering.followup import combine_turns
+    from rag.answering.followup import combine_turns, follow_up_alone
     from rag.evaluation import load_questions
 
     qa = Assistant()
@@ -25,7 +25,7 @@ def features(path: str):
     X, y, ids = [], [], []
     for q in qs:
         query = combine_turns(q.question, q.history)
-        r = qa.searcher.search(query, qa.settings.top_k)
+        r = qa.searcher.search(query, qa.settings.top_k, also=follow_up_alone(q.question, q.history))
         _, s = qa.evidence_signals(q.question, query, r)
         X.append(s.vector())
         y.append(int(q.answerable))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rag.answering import extractive
 from rag.answering.evidence import gather
-from rag.answering.followup import combine_turns
+from rag.answering.followup import combine_turns, follow_up_alone
 from rag.answering.refusal import Signals, expected_type, has_type, should_refuse
 from rag.answering.terms import coverage, focus_term, key_terms, soft_coverage, term_match
 from rag.citing import author_date
@@ -75,9 +75,17 @@ class Assistant:
         return self._llm_answerer
 
     # ------------------------------------------------------------ API
-    def retrieve(self, question: str, k: int | None = None, filters: Filters | dict | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | dict | None = None,
+        history: list[str] | None = None,
+    ) -> list[Passage]:
         q = self._check(question)
-        return self.searcher.search(q, k or self.settings.top_k, Filters.coerce(filters)).passages
+        query = combine_turns(q, history)
+        flt = Filters.coerce(filters)
+        return self.searcher.search(query, k or self.settings.top_k, flt, also=follow_up_alone(q, history)).passages
 
     def ask(
         self,
@@ -111,7 +119,7 @@ class Assistant:
             yield from self.llm_answerer().stream(self, q, history, k, flt, t0)
             return
         query = combine_turns(q, history)
-        retrieval = self.searcher.search(query, k, flt)
+        retrieval = self.searcher.search(query, k, flt, also=follow_up_alone(q, history))
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
         answer = self._extractive(q, query, retrieval)

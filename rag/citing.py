@@ -67,11 +67,16 @@ def bibliography_entry(c: Citation | dict) -> str:
     title = get("title", "Untitled")
     container = get("container")
     url = get("url")
-    entry = f"{who}. {year}. "
-    entry += f"\u201c{title}.\u201d *{container}*." if container else f"*{title}*."
+    entry = f"{_period(who)} {_period(str(year))} "
+    entry += f"\u201c{_period(title)}\u201d *{container}*." if container else f"*{title}*."
     if url:
         entry += f" {url}."
     return entry
+
+
+def _period(text: str) -> str:
+    """A full stop, unless the text already ends with one ("n.d.", "Andrew E.")."""
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def bibliography(citations: Iterable[Citation]) -> list[str]:

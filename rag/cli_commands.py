@@ -106,8 +106,8 @@ def cmd_eval(args) -> int:
             f"coverage {s.coverage}, refusal {s.refusal_rate}, false refusal {s.false_refusal_rate}, "
             f"citations verbatim {s.citation_verbatim}, ask p50 {s.latency_ms.get('ask_p50')} ms"
         )
-    if old is not None:
-        print(deltas_markdown(compare(old, report)))
+    if old is not None:  # stdout stays pure JSON with --json
+        print(deltas_markdown(compare(old, report)), file=sys.stderr if args.json else sys.stdout)
     misses = []
     for name, value, floor in (
         ("hit@5", s.hit_at.get("5"), args.min_hit5),

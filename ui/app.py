@@ -28,6 +28,7 @@ EXAMPLES = [
     "What happened at the Khabarovsk trial in 1949?",
     "When did the last Japanese internees return from the Soviet Union?",
 ]
+WARM_UP = "How did the Soviet Union treat the Japanese internees?"
 HISTORY_TURNS = 6  # earlier questions passed to the Assistant for follow-ups
 SPINNER = "Loading the embedding model and the document store\u2026"
 
@@ -46,18 +47,25 @@ def load_settings() -> Settings:
         raise  # st.stop() raises; this line is for type checkers
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Loading the embedding model and the search index (first start only)\u2026")
 def get_assistant(key: str, _settings: Settings):
     """One Assistant (embedding model + store) per process and settings, shared by all sessions."""
     from rag.assistant import Assistant
 
-    return Assistant(_settings)
+    qa = Assistant(_settings)
+    try:  # warm up once here, so that no user's first question waits for the model and the indexes
+        if qa.mode == "extractive":
+            qa.ask(WARM_UP)
+        else:
+            qa.retrieve(WARM_UP, k=1)
+    except Exception:  # e.g. nothing ingested yet: the page says so, and asking reports it
+        pass
+    return qa
 
 
 def settings_key(s: Settings) -> str:
-    d = s.public_dict()
-    d["api_key"] = s.api_key.get_secret_value() if s.api_key else None  # part of the key, never shown
-    return repr(sorted(d.items()))
+    """Different settings (data dir, model, collection, ...) get different Assistants."""
+    return repr(sorted(s.public_dict().items()))
 
 
 def friendly(e: Exception) -> str:
@@ -146,6 +154,19 @@ def render_message(msg: dict) -> None:
             st.error(R.escape_md(msg["error"]))
         else:
             render_answer(msg)
+
+
+def interrupted(msg: dict, i: int) -> None:
+    """A question whose run was cut short (the page was used while it was being answered)."""
+    with st.chat_message("assistant"):
+        st.caption("This question was interrupted before it was answered.")
+        st.button("Ask again", key=f"retry_{i}", icon=":material/replay:", on_click=retry, args=(i,))
+
+
+def retry(i: int) -> None:
+    msgs = st.session_state["messages"]
+    if i < len(msgs) and msgs[i]["role"] == "user":
+        st.session_state["pending_question"] = msgs.pop(i)["content"]
 
 
 # ------------------------------------------------------------------ asking
@@ -317,8 +338,11 @@ def main() -> None:
     )
 
     ss = st.session_state
-    for msg in ss["messages"]:
+    msgs = ss["messages"]
+    for i, msg in enumerate(msgs):
         render_message(msg)
+        if msg["role"] == "user" and (i + 1 == len(msgs) or msgs[i + 1]["role"] != "assistant"):
+            interrupted(msg, i)
 
     typed = st.chat_input("Ask about the Japanese in the USSR and China\u2026", key="question")
     pending = ss.pop("pending_question", None)

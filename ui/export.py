@@ -8,6 +8,7 @@ from datetime import datetime
 from rag.citing import bibliography
 from rag.models import Answer, Citation
 from rag.safety import plain_text
+from ui.rendering import refusal_text
 
 
 def _inert(text: str | None) -> str:
@@ -20,7 +21,7 @@ def _inert(text: str | None) -> str:
 def answer_markdown_section(n: int, answer: Answer) -> str:
     lines = [f"## {n}. {_inert(answer.question)}", ""]
     if answer.refused:
-        lines.append(f"> **Not answered by the corpus.** {_inert(answer.answer)}")
+        lines.append(f"> **Not answered by the corpus.** {_inert(refusal_text(answer))}")
         if answer.closest_sources:
             lines += ["", "Closest sources:", ""]
             lines += [f"- {_inert(s)}" for s in answer.closest_sources]

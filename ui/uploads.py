@@ -30,13 +30,9 @@ def safe_filename(name: str | None) -> str:
     base = re.split(r"[\\/]", str(name or ""))[-1]
     base = unicodedata.normalize("NFKD", base)
     base = "".join(c for c in base if not unicodedata.combining(c))
-    base = _UNSAFE.sub("_", base)
-    base = re.sub(r"_+", "_", base).lstrip("._-")
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    stem = stem.strip("._-")
-    ext = ext.lower()
+    stem, ext = os.path.splitext(base)  # ".hidden" is all stem, no extension
+    ext = re.sub(r"[^a-z0-9]", "", ext.lower())
+    stem = re.sub(r"_+", "_", _UNSAFE.sub("_", stem)).strip("._-")
     if not stem:
         stem = "upload"
     stem = stem[: MAX_NAME_CHARS - len(ext) - 1]
@@ -85,10 +81,10 @@ def save_upload(name: str, data: bytes, uploads_dir: Path) -> tuple[Path, bool]:
     for i in range(1, 1000):
         fname = safe if i == 1 else f"{stem}-{i}{ext}"
         candidate = root / fname
+        if candidate.is_symlink():  # never write through a link, wherever it points
+            continue
         if candidate.parent != root or fname in (".", "..") or not _inside(candidate.resolve(), root):
             raise UploadRejected(f"{name}: unsafe file name")
-        if candidate.is_symlink():
-            continue
         try:
             with open(candidate, "xb") as fh:  # exclusive: never follows or replaces an existing file
                 fh.write(data)
@@ -170,7 +166,7 @@ def _one(name: str, data: bytes, settings: Settings, ingest: Callable) -> Upload
     if report.files_unchanged and not (report.files_added or report.files_updated):
         return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=path.name)
     return UploadResult(
-        name, True, f"{name}: added ({report.chunks_added} chunks)", saved_as=path.name, chunks=report.chunks_added
+        name, True, f"{name}: added ({report.chunks_added} chunk{'' if report.chunks_added == 1 else 's'})", saved_as=path.name, chunks=report.chunks_added
     )
 
 

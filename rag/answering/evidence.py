@@ -32,8 +32,8 @@ class Sentence:
 def is_prose(text: str) -> bool:
     """Headings, reference-list lines and fragments make poor answers."""
     words = text.split()
-    if len(words) < 5 or _URL.search(text) or has_markup(text):
-        return False
+    if len(words) < 5 or _URL.search(text) or has_markup(text) or text.rstrip().endswith("?"):
+        return False  # a question (often a heading) answers nothing
     return bool(_END.search(text.strip())) or len(words) > 14
 
 

@@ -29,3 +29,11 @@ REWRITE_PROMPT = (
     "Keep names, places and dates. Reply with the rewritten question only.\n\n"
     "Earlier questions:\n{history}\n\nLast question: {question}\nRewritten question:"
 )
+
+
+def follow_up_alone(question: str, history: list[str] | None) -> tuple[str, ...]:
+    """An elliptic follow-up ("And in China?") is also searched on its own: the earlier question
+    gives the topic but must not drown the new focus."""
+    if not history or combine_turns(question, history) == question:
+        return ()
+    return (question,)

@@ -7,6 +7,7 @@ above SUPPORT_MIN); failing citations are removed and the sentence is reported a
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import time
@@ -19,7 +20,7 @@ from rag.answering.refusal import should_refuse
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, TokenEvent
 from rag.models import Answer, Citation, Passage
-from rag.safety import fence, plain_text
+from rag.safety import fence, has_markup, plain_text
 from rag.settings import Settings
 from rag.text import lexical_tokens, split_sentences
 
@@ -72,7 +73,8 @@ def build_messages(question: str, passages: list[Passage]) -> list[tuple[str, st
         m = p.metadata
         authors = [a for a in str(m.get("authors", "")).split("; ") if a]
         src = author_date(authors, m.get("year"), p.page, str(m.get("title", "")))
-        blocks.append(f'<passage n="{n}" source="{src}">\n{fence(p.text)}\n</passage>')
+        label = html.escape(fence(src), quote=True)  # metadata is document-controlled too
+        blocks.append(f'<passage n="{n}" source="{label}">\n{fence(p.text)}\n</passage>')
     user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with [n] citations:"
     return [("system", SYSTEM_PROMPT), ("user", user)]
 
@@ -84,39 +86,68 @@ def support(sentence: str, passage_text: str) -> float:
     return len(words & set(lexical_tokens(passage_text))) / len(words)
 
 
-def best_quote(sentence: str, passage_text: str) -> str:
-    """The passage sentence closest to the claim: a verbatim quote a reader can find."""
-    spans = split_sentences(passage_text) or []
+def best_quote(sentence: str, passage_text: str) -> str | None:
+    """The passage sentence closest to the claim: a verbatim quote a reader can find. Sentences
+    carrying markup are never quoted; None when nothing else supports the claim."""
+    spans = [s for s in split_sentences(passage_text) if not has_markup(s.text)]
     if not spans:
-        return passage_text[:300]
-    return max(spans, key=lambda s: support(s.text, sentence) + support(sentence, s.text)).text
+        return None
+    best = max(spans, key=lambda s: support(s.text, sentence) + support(sentence, s.text))
+    return best.text if support(sentence, best.text) > 0 else None
+
+
+_CITE_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
+
+
+def _citations_inside(text: str) -> str:
+    """"Sentence. [1] Next." -> "Sentence [1]. Next.": models often cite after the full stop."""
+    return _CITE_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
 
 
 def check_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
     """Keep only citations that exist and support their sentence; renumber nothing."""
     out_parts, cites, unsupported = [], {}, []
-    for span in split_sentences(text):
+    for span in split_sentences(_citations_inside(text)):
         sent = span.text
         nums = [int(x) for m in _MARK.finditer(sent) for x in m.group(1).split(",")]
         bare = _MARK.sub("", sent).strip()
         kept = []
         for n in dict.fromkeys(nums):
             if 1 <= n <= len(passages) and support(bare, passages[n - 1].text) >= SUPPORT_MIN:
+                quote = cites[n].quote if n in cites else best_quote(bare, passages[n - 1].text)
+                if quote is None:
+                    continue
+                if n not in cites:
+                    cites[n] = citation(n, passages[n - 1], quote, passages[n - 1].score)
                 kept.append(n)
         if not kept:
             unsupported.append(bare)
             out_parts.append(bare)
             continue
-        for n in kept:
-            if n not in cites:
-                p = passages[n - 1]
-                cites[n] = citation(n, p, best_quote(bare, p.text), p.score)
         marker = "".join(f" [{n}]" for n in kept)
         if bare and bare[-1] in ".!?":
             out_parts.append(f"{bare[:-1]}{marker}{bare[-1]}")
         else:
             out_parts.append(f"{bare}{marker}")
     return " ".join(out_parts), [cites[n] for n in sorted(cites)], unsupported
+
+
+def _settled(text: str) -> str:
+    """The prefix of streamed text that no later token can turn into markup: everything before
+    an unclosed `<tag`, `[text` or `[text](url` (and the `!` of an image)."""
+    cut = len(text)
+    i = text.rfind("<")
+    if i != -1 and ">" not in text[i:]:
+        cut = min(cut, i)
+    i = text.rfind("[")
+    if i != -1 and "]" not in text[i:]:
+        cut = min(cut, i)
+    j = text.rfind("](")
+    if j != -1 and ")" not in text[j:]:
+        cut = min(cut, max(0, text.rfind("[", 0, j)))
+    if cut > 0 and cut < len(text) and text[cut - 1] == "!":
+        cut -= 1
+    return text[:cut]
 
 
 class LLMAnswerer:
@@ -145,13 +176,21 @@ class LLMAnswerer:
         if refuse or not retrieval.passages:
             ans = qa.refusal(question, query, retrieval.passages, reason or "no evidence", signals, "llm")
         else:
-            pieces = []
+            pieces: list[str] = []
+            shown = ""
             for chunk in self.model.stream(build_messages(question, retrieval.passages)):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
-                if piece:
-                    pieces.append(piece)
-                    yield TokenEvent(text=plain_text(piece))
-            raw = plain_text("".join(pieces)).strip()
+                if not piece:
+                    continue
+                pieces.append(piece)
+                safe = plain_text(_settled("".join(pieces)))
+                if safe.startswith(shown) and len(safe) > len(shown):
+                    yield TokenEvent(text=safe[len(shown):])
+                    shown = safe
+            raw = plain_text("".join(pieces))
+            if raw.startswith(shown) and len(raw) > len(shown):
+                yield TokenEvent(text=raw[len(shown):])
+            raw = raw.strip()
             if not raw or raw.upper().startswith(NOT_IN_CORPUS):
                 ans = qa.refusal(question, query, retrieval.passages, "the model found no answer in the passages", signals, "llm")
             else:

@@ -6,7 +6,6 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from rag.answering.followup import combine_turns
 from rag.evaluation import metrics as m
 from rag.evaluation.questions import LineError, Question, load_questions, parse_questions
 from rag.evaluation.report import EvalReport, EvalRow, EvalSummary, RetrievedRef
@@ -51,8 +50,7 @@ def _one(qa: Assistant, q: Question, k: int) -> EvalRow:
         id=q.id, question=q.question, answerable=q.answerable, history=q.history,
         must_include=q.must_include, gold_doc_ids=q.gold_doc_ids,
     )
-    query = combine_turns(q.question, q.history)
-    passages = qa.retrieve(query, k=max(RETRIEVE_DEPTH, k))
+    passages = qa.retrieve(q.question, k=max(RETRIEVE_DEPTH, k), history=q.history or None)
     row.retrieved = [RetrievedRef(chunk_id=p.chunk_id, doc_id=p.doc_id, score=p.score, text=p.text) for p in passages]
     texts = [p.text for p in passages]
     row.first_hit_rank = m.first_hit_rank(texts, q.must_include)

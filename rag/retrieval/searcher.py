@@ -61,10 +61,13 @@ class Searcher:
             return idx
 
     # ------------------------------------------------------------ search
-    def search(self, query: str, k: int, filters: Filters | None = None) -> Retrieval:
+    def search(self, query: str, k: int, filters: Filters | None = None, also: tuple[str, ...] = ()) -> Retrieval:
+        """`also`: further phrasings (a follow-up on its own) whose ranked lists join the fusion."""
         t: dict[str, float] = {}
         t0 = time.perf_counter()
-        qvec = self.embedder.encode([query])[0]
+        queries = [query, *[q for q in also if q and q != query]]
+        qvecs = self.embedder.encode(queries)
+        qvec = qvecs[0]
         t["embed_query"] = _ms(t0)
 
         t1 = time.perf_counter()
@@ -73,7 +76,7 @@ class Searcher:
         n = min(max(CANDIDATES, k * 4), max(1, len(lex.ids)))
         where = filters.chroma_where() if filters else None
         dense = col.query(
-            query_embeddings=[qvec.tolist()],
+            query_embeddings=qvecs.tolist(),
             n_results=n,
             where=where,
             include=["documents", "metadatas", "embeddings", "distances"],
@@ -81,20 +84,24 @@ class Searcher:
         t["dense"] = _ms(t1)
 
         t2 = time.perf_counter()
-        lex_hits = lex.search(query, n, filters)
+        lex_lists = [lex.search(q, n, filters) for q in queries]
         t["lexical"] = _ms(t2)
 
         t3 = time.perf_counter()
         rows: dict[str, dict] = {}
-        for rank, cid in enumerate(dense["ids"][0]):
-            rows[cid] = {
-                "text": dense["documents"][0][rank],
-                "meta": dense["metadatas"][0][rank],
-                "vec": np.asarray(dense["embeddings"][0][rank], dtype=np.float32),
-                "dense_rank": rank,
-                "rrf": 1.0 / (RRF_K + rank + 1),
-            }
-        missing = [cid for cid, _ in lex_hits if cid not in rows]
+        for qi in range(len(queries)):
+            for rank, cid in enumerate(dense["ids"][qi]):
+                row = rows.get(cid)
+                if row is None:
+                    row = rows[cid] = {
+                        "text": dense["documents"][qi][rank],
+                        "meta": dense["metadatas"][qi][rank],
+                        "vec": np.asarray(dense["embeddings"][qi][rank], dtype=np.float32),
+                        "rrf": 0.0,
+                    }
+                row["rrf"] += 1.0 / (RRF_K + rank + 1)
+                row.setdefault("dense_rank", rank)
+        missing = list({cid for hits in lex_lists for cid, _ in hits if cid not in rows})
         if missing:
             got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             for i, cid in enumerate(got["ids"]):
@@ -104,11 +111,12 @@ class Searcher:
                     "vec": np.asarray(got["embeddings"][i], dtype=np.float32),
                     "rrf": 0.0,
                 }
-        for rank, (cid, bm25) in enumerate(lex_hits):
-            if cid in rows:
-                rows[cid]["rrf"] += 1.0 / (RRF_K + rank + 1)
-                rows[cid]["lexical_rank"] = rank
-                rows[cid]["bm25"] = bm25
+        for hits in lex_lists:
+            for rank, (cid, bm25) in enumerate(hits):
+                if cid in rows:
+                    rows[cid]["rrf"] += 1.0 / (RRF_K + rank + 1)
+                    rows[cid].setdefault("lexical_rank", rank)
+                    rows[cid].setdefault("bm25", bm25)
         ids = sorted(rows, key=lambda c: -rows[c]["rrf"])
         chosen = mmr(ids, rows, qvec, k)
         t["fuse"] = _ms(t3)

@@ -6,19 +6,6 @@ import pytest
 
 from .scripted_llm import ScriptedLLM
 
-
-def pytest_configure(config):
-    # The corpus store is ingested once per session for every folder that needs it: registered as
-    # a plugin (global fixtures), not imported into each conftest (which would ingest per folder).
-    for name in ("tests.corpus_store", "corpus_store"):
-        if config.pluginmanager.has_plugin(name):
-            return
-    try:
-        config.pluginmanager.import_plugin("tests.corpus_store")
-    except ImportError:
-        config.pluginmanager.import_plugin("corpus_store")
-
-
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 

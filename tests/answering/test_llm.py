@@ -199,11 +199,6 @@ def test_not_in_corpus_reply_is_a_refusal(llm, llm_assistant):
     assert retrieval.passages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a citation placed after the full stop ('... 1945. [1]') is attached to the next "
-    "sentence by split_sentences, so correct citations are dropped (rag/answering/llm.py check_citations)",
-)
 def test_citation_after_the_full_stop_is_attached_to_its_own_sentence(llm, llm_assistant):
     chosen = {}
 
@@ -477,12 +472,6 @@ def test_injected_text_reaches_the_model_only_inside_a_fence(llm, untrusted_llm)
     assert "PWNED" not in system_prompt(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rag/answering/llm.py build_messages puts the document-controlled source label "
-    "(the title when there are no authors) into the fence's source=\"...\" attribute unescaped, "
-    "so a title can close the fence and open a forged one",
-)
 def test_a_document_title_cannot_close_the_fence(make_settings, tmp_path):
     from ingest import ingest_paths
     from rag.answering.llm import build_messages
@@ -528,11 +517,6 @@ def test_obeying_llm_reply_is_neutralised_and_flagged(llm, untrusted_llm):
     assert not HTML_TAG.search(streamed) and "![" not in streamed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rag/answering/llm.py LLMAnswerer.stream sanitises each streamed chunk alone "
-    "(plain_text(piece)), so a markdown image split across chunks reaches the client active",
-)
 def test_streamed_tokens_stay_inert_when_markup_is_split_across_chunks(llm, untrusted_llm):
     llm.chunk_size = 3  # '![t' 'rac' 'ker' '](h' ... as a tokenizer-sized stream would
     llm.reply = lambda body: f"{INJECTED_REPLY} [1]"
@@ -543,11 +527,6 @@ def test_streamed_tokens_stay_inert_when_markup_is_split_across_chunks(llm, untr
     assert not has_markup(streamed), streamed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rag/answering/llm.py best_quote may pick a passage sentence carrying HTML or a "
-    "markdown image as a citation quote (the extractive answerer skips such sentences)",
-)
 def test_llm_citation_quotes_carry_no_markup(llm, untrusted_llm):
     def reply(body):
         ps = passages(body)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 
-def pytest_configure(config):
-    # Registered as a plugin (global fixtures), not imported into each conftest, which would give
-    # every folder its own session fixture and so its own 1-3 minute ingest.
-    for name in ("tests.corpus_store", "corpus_store"):
-        if config.pluginmanager.has_plugin(name):
-            return
-    try:
-        config.pluginmanager.import_plugin("tests.corpus_store")
-    except ImportError:
-        config.pluginmanager.import_plugin("corpus_store")
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    """Mark the async tests of LangChain's standard suite for pytest-asyncio (strict mode here).
+
+    Runs inside pytest-asyncio's own wrapper, so the mark is in place when it converts the item.
+    """
+    outcome = yield
+    items = outcome.get_result()
+    for item in items if isinstance(items, list) else [items] if items is not None else []:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.asyncio)

@@ -7,18 +7,12 @@ from pathlib import Path
 import pytest
 from uitestlib import point_app_at
 
-# Session fixtures over docs_corpus/. (pytest refuses `pytest_plugins` outside the root conftest.)
-try:
-    from tests.corpus_store import assistant, corpus_settings  # noqa: F401
-except ImportError:  # run as `.venv/bin/pytest` (repo root not on sys.path): tests/ is, via its conftest
-    from corpus_store import assistant, corpus_settings  # noqa: F401
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = REPO_ROOT / "ui" / "app.py"
 
 
 @pytest.fixture
-def app_env(monkeypatch, corpus_settings):  # noqa: F811
+def app_env(monkeypatch, corpus_settings):
     point_app_at(monkeypatch, corpus_settings)
     return corpus_settings
 

@@ -154,13 +154,22 @@ def test_missing_store_is_a_friendly_error(monkeypatch, make_settings, new_app):
     assert errors and "cadres ingest" in errors[-1], errors
 
 
-HOSTILE = (
-    "The Xylophone conference on repatriation met in Harbin in 1950 under the chair of Quux Zedlander. "
-    "<script>alert(1)</script> ![x](http://example.com/x.png) [click me](http://example.com/evil) "
-    "<img src=x onerror=alert(2)> www.example.com\n\n"
-    "The Xylophone conference decided that all remaining Japanese technicians in Harbin would be "
-    "repatriated through Huludao <b>at once</b> ![x](http://example.com/x.png) and <script>alert(3)</script>.\n"
-)
+# Plain prose (which the extractive answerer may quote) around markup (which it never quotes, but
+# which stands in the chunk shown under a source, and in the title shown in every source label).
+HOSTILE = """Japanese technicians in Harbin, 1945-1953
+
+After the Soviet withdrawal from Manchuria in 1946, several thousand Japanese technicians remained in Harbin. The Chinese Communist Party kept the Japanese technicians in Harbin because it needed engineers to run the railways, power stations and hospitals of the city.
+
+<script>alert(1)</script>
+
+![x](http://example.com/x.png)
+
+[click me](http://example.com/evil) <img src=x onerror=alert(2)> www.example.com
+
+The Japanese technicians in Harbin were paid in grain and were allowed to keep their families with them. The repatriation of the Japanese technicians from Harbin began in 1953, when the Chinese Red Cross agreed with Japanese civic groups to send them home by ship.
+
+<b>Most of them</b> sailed from Tianjin to Maizuru. ![x](http://example.com/x.png) <script>alert(3)</script>
+"""
 
 
 @pytest.fixture
@@ -169,11 +178,11 @@ def hostile_store(make_settings, tmp_path):
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    doc = docs / "xylophone-notes.txt"
+    doc = docs / "harbin-technicians.txt"  # .txt: ingest keeps its text as written
     doc.write_text(HOSTILE, encoding="utf-8")
-    (docs / "xylophone-notes.txt.meta.yaml").write_text(
-        "doc_id: xylophone-notes\n"
-        "title: 'Xylophone notes <script>alert(4)</script> ![x](http://example.com/x.png)'\n"
+    (docs / "harbin-technicians.txt.meta.yaml").write_text(
+        "doc_id: harbin-technicians\n"
+        "title: 'Harbin notes <script>alert(4)</script> ![x](http://example.com/x.png)'\n"
         "authors: ['Quux Zedlander']\nyear: 2024\ncontainer: '<i>Hostile</i> [Press](http://example.com)'\n",
         encoding="utf-8",
     )
@@ -185,7 +194,7 @@ def hostile_store(make_settings, tmp_path):
 
 def test_document_markup_is_rendered_inert(monkeypatch, hostile_store, new_app):
     point_app_at(monkeypatch, hostile_store)
-    at = ask(new_app(), "What did the Xylophone conference in Harbin decide?")
+    at = ask(new_app(), "Why did the Chinese Communist Party keep the Japanese technicians in Harbin?")
     a = last_answer(at)
     assert not a.refused and a.citations, a
     texts = rendered(at)
@@ -206,3 +215,16 @@ def test_filters_and_uploader_present(app_env, new_app):
     ms = at.multiselect(key="doc_filter")
     assert "king-muminov-2022" in ms.options or any("Japan Still Has Cadres" in o for o in ms.options)
     assert at.slider(key="year_range").value == (2022, 2026)
+
+
+def test_interrupted_question_can_be_asked_again(app_env, new_app):
+    at = new_app()
+    # A run cut short (the page was used while answering) leaves a question without an answer.
+    at.session_state["messages"] = [{"role": "user", "content": QUESTION, "answered": False}]
+    at.run()
+    assert any("interrupted" in c.value for c in at.caption)
+    at.button(key="retry_0").click().run()
+    assert not at.exception
+    msgs = messages(at)
+    assert [m["role"] for m in msgs] == ["user", "assistant"] and msgs[1].get("answer") is not None
+    assert not [b for b in at.button if (b.key or "").startswith("retry_")]

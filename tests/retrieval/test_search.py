@@ -1,0 +1,169 @@
+"""Hybrid retrieval (dense + BM25, fused by RRF, diversified by MMR) on the shipped corpus."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from rag.retrieval import searcher as searcher_mod
+from rag.retrieval.filters import Filters
+
+QUERIES = [
+    "How many Japanese were interned in the Soviet Union?",
+    "Koan Maru",
+    "Khabarovsk trial bacteriological weapons",
+    "repatriation from China",
+    "camp newspaper Nihon Shimbun",
+]
+
+
+# ---------------------------------------------------------------- folding
+def test_lexical_matching_folds_diacritics(assistant):
+    plain = assistant.retrieve("Koan Maru")
+    macron = assistant.retrieve("K\u014dan Maru")
+    assert [p.chunk_id for p in plain] == [p.chunk_id for p in macron]
+    top = plain[0]
+    assert "K\u014dan Maru" in top.text
+    assert top.metadata["lexical_rank"] == 0, "the plain spelling matches the macron spelling lexically"
+
+
+def test_unaccented_name_finds_the_accented_passage(assistant):
+    found = assistant.retrieve("Sato Naotake")
+    assert "Sat\u014d Naotake" in found[0].text
+    assert found[0].doc_id == "end-of-war-and-stranded-japanese"
+    assert found[0].metadata["lexical_rank"] == 0
+
+
+def test_lexical_search_alone_folds_diacritics(assistant):
+    lex = assistant.searcher.lexical()
+    assert lex.search("Sato Naotake", 3) == lex.search("SAT\u014c naotake", 3)
+    assert lex.search("Sato Naotake", 3)[0][0].startswith("end-of-war-and-stranded-japanese::")
+
+
+# ---------------------------------------------------------------- filters
+def test_doc_id_filter_returns_only_that_document(assistant):
+    doc = "repatriations-from-china-1953-1958"
+    for filters in ({"doc_ids": [doc]}, {"doc_id": doc}, Filters(doc_ids=[doc])):
+        found = assistant.retrieve("Koan Maru", k=10, filters=filters)
+        assert found, filters
+        assert {p.doc_id for p in found} == {doc}
+
+
+def test_doc_id_filter_with_several_documents(assistant):
+    docs = ["khabarovsk-trial-1949", "king-muminov-2022"]
+    found = assistant.retrieve("Japanese war criminals", k=10, filters={"doc_ids": docs})
+    assert {p.doc_id for p in found} <= set(docs)
+    assert len(found) > 1
+
+
+def test_year_range_filter_returns_only_matching_documents(assistant):
+    found = assistant.retrieve("Japanese in the USSR and China", k=10, filters={"year_min": 2020, "year_max": 2022})
+    assert found
+    assert {p.doc_id for p in found} == {"king-muminov-2022"}
+    assert all(2020 <= p.metadata["year"] <= 2022 for p in found)
+    later = assistant.retrieve("Japanese in the USSR and China", k=10, filters={"year_min": 2023})
+    assert later and all(p.metadata["year"] >= 2023 for p in later)
+    assert "king-muminov-2022" not in {p.doc_id for p in later}
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"year_min": 1800, "year_max": 1801},
+        {"year_min": 2023, "year_max": 2021},
+        {"doc_ids": ["no-such-document"]},
+    ],
+)
+def test_impossible_filter_gives_no_passages_and_a_refusal(assistant, filters):
+    assert assistant.retrieve("When did the Koan Maru reach Maizuru?", filters=filters) == []
+    ans = assistant.ask("When did the Koan Maru reach Maizuru?", filters=filters)
+    assert ans.refused
+    assert ans.citations == [] and ans.closest_sources == []
+    assert ans.answer.startswith("The corpus does not answer this question")
+
+
+# ---------------------------------------------------------------- MMR, k, scores, metadata
+@pytest.mark.parametrize("query", QUERIES[:3])
+def test_passages_are_distinct_and_not_near_duplicates(assistant, query):
+    found = assistant.retrieve(query, k=10)
+    ids = [p.chunk_id for p in found]
+    assert len(ids) == len(set(ids)) == 10
+    vecs = assistant.searcher.embedder.encode([p.text for p in found])
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, 0.0)
+    i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+    assert sims[i, j] < searcher_mod.DUPLICATE_SIM, (ids[i], ids[j], float(sims[i, j]))
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 10, 50])
+def test_k_is_respected(assistant, k):
+    found = assistant.retrieve("Japanese internees in Siberia", k=k)
+    assert len(found) == min(k, assistant.store.count())
+
+
+def test_default_k_is_the_settings_top_k(assistant):
+    assert len(assistant.retrieve("Japanese internees in Siberia")) == assistant.settings.top_k
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_scores_and_fusion_metadata(assistant, query):
+    found = assistant.retrieve(query, k=10)
+    for p in found:
+        assert -1.0 <= p.score <= 1.0
+        assert {"rrf", "dense_rank", "lexical_rank", "bm25"} <= set(p.metadata)
+        assert p.metadata["rrf"] > 0
+        assert p.metadata["dense_rank"] is not None or p.metadata["lexical_rank"] is not None
+        assert p.metadata["doc_id"] == p.doc_id and p.chunk_id.startswith(f"{p.doc_id}::")
+        assert p.text
+    # The first passage is the best fused one.
+    assert found[0].metadata["rrf"] == max(p.metadata["rrf"] for p in found)
+
+
+def test_retrieve_is_deterministic(assistant):
+    q = QUERIES[0]
+    assert [p.chunk_id for p in assistant.retrieve(q)] == [p.chunk_id for p in assistant.retrieve(q)]
+
+
+# ---------------------------------------------------------------- the lexical index stays current
+DOC_A = """---
+doc_id: camp-bread
+title: "Bread rations in the camps"
+year: 1990
+---
+The Japanese internees in Siberia received a daily bread ration that was often cut in winter.
+"""
+DOC_B = """---
+doc_id: zelkovan-letters
+title: "Letters from the camps"
+year: 1991
+---
+The quarrymen of the Zelkovan camp wrote letters home about the frozen quarries.
+"""
+
+
+def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
+    from ingest import ingest_paths
+    from rag.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "camp-bread.md").write_text(DOC_A, encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus)
+    assert ingest_paths([corpus], settings, progress=False).files_added == 1
+
+    qa = Assistant(settings)
+    before = qa.retrieve("Zelkovan quarrymen")
+    assert [p.doc_id for p in before] == ["camp-bread"]
+    assert before[0].metadata["lexical_rank"] is None, "the word is unknown so far"
+
+    (corpus / "zelkovan-letters.md").write_text(DOC_B, encoding="utf-8")
+    assert ingest_paths([corpus], settings, progress=False).files_added == 1
+    time.sleep(searcher_mod.GENERATION_CHECK_S + 0.5)
+
+    after = qa.retrieve("Zelkovan quarrymen")
+    assert after[0].doc_id == "zelkovan-letters"
+    assert after[0].metadata["lexical_rank"] == 0, "the same Assistant's BM25 index knows the new word"
+    assert after[0].metadata["bm25"] > 0
+    assert len(qa.searcher.lexical().ids) == 2
