@@ -145,7 +145,7 @@ def _settled(text: str) -> str:
     j = text.rfind("](")
     if j != -1 and ")" not in text[j:]:
         cut = min(cut, max(0, text.rfind("[", 0, j)))
-    if cut > 0 and cut < len(text) and text[cut - 1] == "!":
+    if cut > 0 and text[cut - 1] == "!":  # may yet become "![" (an image)
         cut -= 1
     return text[:cut]
 

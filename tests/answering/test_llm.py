@@ -519,7 +519,7 @@ def test_obeying_llm_reply_is_neutralised_and_flagged(llm, untrusted_llm):
 
 def test_streamed_tokens_stay_inert_when_markup_is_split_across_chunks(llm, untrusted_llm):
     llm.chunk_size = 3  # '![t' 'rac' 'ker' '](h' ... as a tokenizer-sized stream would
-    llm.reply = lambda body: f"{INJECTED_REPLY} [1]"
+    llm.reply = lambda body: f"The internees were held in camps across Siberia and built railways. {INJECTED_REPLY} [1]"
     _, _, tokens, final = run(untrusted_llm, INTERNMENT_QUESTION)
     assert len(tokens) > 10
     assert not has_markup(final.answer.answer)

@@ -81,7 +81,7 @@ def test_failing_threshold_exits_1_naming_the_metric(compare_run):
 
 
 def test_compare_prints_deltas(compare_run):
-    out = compare_run.stdout
+    out = compare_run.stderr  # with --json the table goes to stderr, so stdout stays JSON
     assert "| metric | old | new | delta |" in out
     assert "| questions | 4 | 4 | +0 |" in out
     assert "| hit_at.5 |" in out and "| mrr |" in out

@@ -20,7 +20,7 @@ from rag.models import DocumentMeta
         ("Smith 1950 Camps", "smith-1950-camps"),
         ("Kōan Maru: élan!", "koan-maru-elan"),
         ("  --  ", "document"),
-        ("日本語", "document"),
+        ("日本語", "日本語"),
         ("a" * 200, "a" * 80),
     ],
 )
