@@ -33,11 +33,11 @@ def corpus_sentences() -> list[str]:
     return out
 
 
-def synthetic_corpus(n_files: int, tokens_per_file: tuple[int, int] = (1200, 2800), seed: int = 7) -> Path:
+def synthetic_corpus(n_files: int, tokens_per_file: tuple[int, int] = (1000, 2400), seed: int = 7) -> Path:
     """n_files markdown files of recombined corpus sentences (cached in bench/.cache).
 
-    About 2,000 word pieces a file, i.e. ~12 chunks of 200 word pieces with 40 overlap: 400 files
-    give ~5,000 chunks.
+    About 1,700 word pieces of sentences a file, i.e. ~12 chunks of 200 word pieces with 40 overlap:
+    400 files give ~5,000 chunks.
     """
     from rag.embedding import get_embedder
     from rag.settings import Settings
