@@ -294,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = Path(os.environ.get("CADRES_DATA_DIR") or REPO_ROOT / ".cadres").resolve()
     ensure_store(data_dir)
-    results = [bench_one(args, data_dir, w) for w in workers]
+    results = []
+    for w in workers:
+        results.append(bench_one(args, data_dir, w))
+        print(markdown(results[-1:]), flush=True)  # each pass shows as soon as it ends
 
     report = {
         "benchmark": "HTTP API load: POST /v1/ask on loopback",

@@ -21,7 +21,7 @@ from ingest.errors import FileRejected
 from ingest.loaders import load_file
 from ingest.metadata import read_metadata, sidecar_for
 from rag.embedding import Embedder, get_embedder
-from rag.lexical import LexicalIndex, build_from_store
+from rag import lexical
 from rag.models import DocumentMeta, FileFailure, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched
@@ -244,9 +244,9 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             report.files_failed.append(FileFailure(path=str(f.path), error=str(e)))
         except (OSError, UnicodeError) as e:
             report.files_failed.append(FileFailure(path=str(f.path), error=f"{f.path.name}: unreadable ({e})"))
-    idx = LexicalIndex.load(settings.lexical_dir)
-    if dirty or idx is None or idx.generation != store.generation():
-        build_from_store(store, settings)
+    if dirty:
+        store.bump_generation()  # again at the end: a reader that synced mid-run must look once more
+    lexical.current(store, settings.lexical_dir)
     report.chunks_total = store.count()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report

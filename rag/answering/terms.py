@@ -27,7 +27,7 @@ class Term:
 
 
 def key_terms(question: str, index: LexicalIndex) -> list[Term]:
-    n = max(1, len(index.ids))
+    n = max(1, len(index))
     caps = {
         t
         for i, w in enumerate(re.findall(r"[\w'\u2019-]+", question))

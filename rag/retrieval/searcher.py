@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.lexical import LexicalIndex, build_from_store
+from rag import lexical
+from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
@@ -54,11 +55,8 @@ class Searcher:
             self._col = self.store.chunks()  # re-fetched: a --rebuild replaces the collection
             if self._lex is not None and self._lex.generation == generation:
                 return self._lex
-            idx = LexicalIndex.load(self.settings.lexical_dir)
-            if idx is None or idx.generation != generation:
-                idx = build_from_store(self.store, self.settings, save=not self.settings.chroma_url)
-            self._lex = idx
-            return idx
+            self._lex = lexical.current(self.store, self.settings.lexical_dir, have=self._lex)
+            return self._lex
 
     # ------------------------------------------------------------ search
     def search(self, query: str, k: int, filters: Filters | None = None, also: tuple[str, ...] = ()) -> Retrieval:
@@ -73,7 +71,7 @@ class Searcher:
         t1 = time.perf_counter()
         lex = self.lexical()
         col = self._col
-        n = min(max(CANDIDATES, k * 4), max(1, len(lex.ids)))
+        n = min(max(CANDIDATES, k * 4), max(1, len(lex)))
         where = filters.chroma_where() if filters else None
         dense = col.query(
             query_embeddings=qvecs.tolist(),

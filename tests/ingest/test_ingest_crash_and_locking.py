@@ -33,10 +33,10 @@ def _vectors_written(chroma: Path) -> bool:
 
 
 def _lexical_ids(settings) -> set[str]:
-    from rag.lexical import LexicalIndex
+    from rag import lexical
 
-    idx = LexicalIndex.load(settings.lexical_dir)
-    return set(idx.ids) if idx else set()
+    idx = lexical.load(settings.lexical_dir)
+    return idx.chunk_ids() if idx else set()
 
 
 def test_killed_ingest_reruns_to_the_clean_state(tmp_path, cadres_cli):

@@ -277,19 +277,19 @@ def test_rebuild_from_scratch_equals_clean_run(tmp_path, make_settings):
 
 
 def test_lexical_index_follows_the_store(tmp_path, make_settings):
-    from rag.lexical import LexicalIndex
+    from rag import lexical
 
     root = _corpus(tmp_path / "docs", 3)
     settings = make_settings()
     ingest_paths([root], settings, progress=False)
-    idx = LexicalIndex.load(settings.lexical_dir)
+    idx = lexical.load(settings.lexical_dir)
     assert idx is not None
-    assert set(idx.ids) == set(stored_chunks(settings))
+    assert idx.chunk_ids() == set(stored_chunks(settings))
     assert idx.generation == open_store(settings).generation()
 
     (root / "doc-2.txt").unlink()
     ingest_paths([root], settings, progress=False)
-    idx = LexicalIndex.load(settings.lexical_dir)
-    assert set(idx.ids) == set(stored_chunks(settings))
-    assert len(idx.ids) == 2
+    idx = lexical.load(settings.lexical_dir)
+    assert idx.chunk_ids() == set(stored_chunks(settings))
+    assert len(idx) == 2
     assert idx.generation == open_store(settings).generation()

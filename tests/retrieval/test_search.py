@@ -166,4 +166,4 @@ def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
     assert after[0].doc_id == "zelkovan-letters"
     assert after[0].metadata["lexical_rank"] == 0, "the same Assistant's BM25 index knows the new word"
     assert after[0].metadata["bm25"] > 0
-    assert len(qa.searcher.lexical().ids) == 2
+    assert len(qa.searcher.lexical()) == 2
