@@ -20,8 +20,8 @@ from ingest.discovery import discover
 from ingest.errors import FileRejected
 from ingest.loaders import load_file
 from ingest.metadata import read_metadata, sidecar_for
-from rag.embedding import Embedder, get_embedder
 from rag import lexical
+from rag.embedding import Embedder, get_embedder
 from rag.models import DocumentMeta, FileFailure, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched

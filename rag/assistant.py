@@ -11,6 +11,7 @@ from rag.answering import extractive
 from rag.answering.evidence import gather
 from rag.answering.followup import combine_turns, follow_up_alone
 from rag.answering.refusal import Signals, expected_type, has_type, should_refuse
+from rag.answering.slots import slot_fit
 from rag.answering.terms import coverage, focus_term, key_terms, soft_coverage, term_match
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 
 SOFT_CANDIDATES = 4  # sentences checked for paraphrased question words
+SLOT_CANDIDATES = 8  # best-scored sentences searched for one that fills the question's answer slot
 
 
 class QuestionError(ValueError):
@@ -148,6 +150,7 @@ class Assistant:
         words = self._word_vectors()
         focus = focus_term(terms)
         missing = [t for t in terms if t.token not in evidence_tokens]
+        fit = slot_fit(question, terms, [s.sentence.text for s in scored[:SLOT_CANDIDATES]], words)
         signals = Signals(
             support=round(scored[0].score, 4) if scored else 0.0,
             top_sentence_sim=round(max((s.sim for s in scored), default=0.0), 4),
@@ -161,6 +164,8 @@ class Assistant:
             else 1.0,
             missing_specific=float(sum(1 for t in missing if t.specific)),
             unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
+            slot_fit=fit.fit,
+            slot=fit.slot.value if fit.slot else None,
             missing=[t.token for t in missing],
         )
         return scored, signals

@@ -6,7 +6,9 @@ signals: how close the best sentence is, whether the question's names, numbers a
 in the evidence at all, and whether some sentence holds both the question's terms and the kind of
 thing asked for (a number for "how many", a date for "when", a name for "who"). A logistic model over
 these signals is fitted on the dev question set by `bench/calibrate_refusal.py`, which writes
-refusal_model.json beside this file and reports leave-one-out accuracy.
+refusal_model.json beside this file and reports leave-one-out accuracy. The model uses only the
+few signals in FEATURES: the slot fit (see slots.py) does the work the overlapping coverage
+signals did, and a small model is less fitted to the dev set. The rest still explain a refusal.
 """
 
 from __future__ import annotations
@@ -36,10 +38,7 @@ _DATEISH = re.compile(
 _CAPS = re.compile(r"\b[A-Z][\w'\u2019]*(?:[ -][A-Z][\w'\u2019]*)+")
 _PLACEISH = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zāēīōū]+")
 
-FEATURES = (
-    "support", "top_sentence_sim", "top_passage_sim", "evidence_coverage", "sentence_coverage",
-    "typed_coverage", "soft_coverage", "focus_match", "missing_specific", "unknown_weight",
-)
+FEATURES = ("top_sentence_sim", "top_passage_sim", "evidence_coverage", "unknown_weight", "slot_fit")
 
 
 _WH = re.compile(r"\b(what|which|who|whom|whose|when|where|how)\b", re.I)
@@ -94,6 +93,8 @@ class Signals:
     focus_match: float = 1.0  # how well a typed sentence matches the question's rarest plain word
     missing_specific: float = 0.0  # names and numbers of the question absent from the evidence
     unknown_weight: float = 0.0  # share of key-term weight the corpus never uses at all
+    slot_fit: float = 0.0  # one sentence holding the question's entity, attribute and asked-for filler
+    slot: str | None = None  # what the question asks for: number, money, date, person, place, name
     missing: list[str] = field(default_factory=list)
     probability: float = 0.0  # of being answerable, from the calibrated model
 
@@ -111,13 +112,14 @@ def _model() -> dict:
     except (OSError, ValueError):
         # Uncalibrated fallback: refuse only when the evidence plainly lacks the question's terms.
         return {"mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES),
-                "coef": [1, 1, 0, 3, 2, 2, 2, 2, -2, -4], "intercept": -4.5, "threshold": 0.5}
+                "coef": [1, 1, 3, -4, 3], "intercept": -1.0, "threshold": 0.5}
 
 
 def answerable_probability(s: Signals) -> float:
     m = _model()
+    x = [float(getattr(s, f)) for f in m.get("features", FEATURES)]
     z = m["intercept"] + sum(
-        c * (x - mu) / (sd or 1.0) for c, x, mu, sd in zip(m["coef"], s.vector(), m["mean"], m["scale"], strict=True)
+        c * (v - mu) / (sd or 1.0) for c, v, mu, sd in zip(m["coef"], x, m["mean"], m["scale"], strict=True)
     )
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
@@ -128,6 +130,8 @@ def should_refuse(s: Signals) -> tuple[bool, str]:
         return False, ""
     if s.missing_specific:
         return True, "the corpus does not mention " + ", ".join(s.missing[:4]) + " in this context"
+    if s.slot and s.slot_fit < 0.2:
+        return True, f"no passage gives the {s.slot} asked for together with its subject"
     if s.typed_coverage < s.sentence_coverage:
         return True, "no passage gives the kind of answer asked for"
     if s.missing:

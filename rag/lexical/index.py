@@ -117,44 +117,50 @@ class LexicalIndex:
         return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int, filters=None) -> list[tuple[str, float]]:
-        """Top k (chunk_id, BM25 score) among live rows that pass the filters; zero scores omitted."""
+        """Top k (chunk_id, BM25 score) among live rows that pass the filters; zero scores omitted.
+
+        Per segment, each term's postings are scored in sequence (tf and row length are stored
+        per posting) and summed per row with one bincount: no per-posting gathers or scatters.
+        """
         q = Counter(lexical_tokens(query))
         if not q or not self.n_live or k <= 0:
             return []
-        # Postings once per (term, segment); document frequency over live rows only.
-        post: dict[str, list[tuple[Segment, np.ndarray, np.ndarray]]] = {}
+        post: dict[str, list[tuple[Segment, tuple]]] = {}
         for term in q:
-            lst = []
-            for s in self.segments:
-                p = s.postings(term)
-                if p is None:
-                    continue
-                rows, tf = p
-                if not self._full[s.name]:
-                    ok = self.alive[s.name][rows]
-                    rows, tf = rows[ok], tf[ok]
-                if len(rows):
-                    lst.append((s, rows, tf))
-            if lst:
-                post[term] = lst
+            got = [
+                (s, p) for s in self.segments if (p := s.postings(term)) is not None and len(p[0])
+            ]
+            if got:
+                post[term] = got
         if not post:
             return []
+        weights = {}
+        for term, got in post.items():
+            df = sum(
+                len(p[0]) if self._full[s.name] else int(self.alive[s.name][p[0]].sum())
+                for s, p in got
+            )
+            if df:
+                weights[term] = q[term] * self.idf(df)
+        c1 = K1 * (1 - B)
+        c2 = K1 * B / self.avgdl
         hits: list[tuple[float, str]] = []
-        weights = {t: q[t] * self.idf(sum(len(r) for _, r, _ in lst)) for t, lst in post.items()}
         for s in self.segments:
-            scores: np.ndarray | None = None
-            lengths = s.lengths
-            for t, lst in post.items():
-                for seg, rows, tf in lst:
-                    if seg is not s:
-                        continue
-                    if scores is None:
-                        scores = np.zeros(len(s), dtype=np.float32)
-                    tf32 = tf.astype(np.float32)
-                    norm = K1 * (1 - B + B * np.asarray(lengths)[rows] / self.avgdl)
-                    scores[rows] += weights[t] * tf32 / (tf32 + norm)  # Lucene drops the constant (k1 + 1), as bm25s does
-            if scores is None:
+            rows_l, vals_l = [], []
+            for term, w in weights.items():
+                for seg, (rows, tf, dl) in post[term]:
+                    if seg is s:
+                        tf32 = tf.astype(np.float32)
+                        # Lucene BM25 without the constant (k1 + 1), as bm25s computes it.
+                        vals_l.append(w * tf32 / (tf32 + c1 + c2 * dl.astype(np.float32)))
+                        rows_l.append(rows)
+            if not rows_l:
                 continue
+            scores = np.bincount(
+                np.concatenate(rows_l), weights=np.concatenate(vals_l), minlength=len(s)
+            )
+            if not self._full[s.name]:
+                scores[~self.alive[s.name]] = 0.0
             cand = np.flatnonzero(scores > 0)
             if filters is not None and not filters.is_empty() and len(cand):
                 cand = cand[self._passes(s, cand, filters)]

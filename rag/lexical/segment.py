@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-_ARRAYS = ("lengths", "years", "source_idx", "indptr", "rows", "tf")
+_ARRAYS = ("lengths", "years", "source_idx", "indptr", "rows", "tf", "dl")
 
 
 @dataclass
@@ -33,6 +33,15 @@ class Segment:
     indptr: np.ndarray  # int64, len(vocab) + 1
     rows: np.ndarray  # int32 posting rows, grouped by term
     tf: np.ndarray  # uint16 term frequency per posting
+    dl: np.ndarray | None = (
+        None  # uint16 length of the posting's row: a query reads it in sequence, no gather
+    )
+
+    def __post_init__(self) -> None:
+        if self.dl is None:
+            self.dl = np.minimum(
+                np.asarray(self.lengths)[self.rows], np.iinfo(np.uint16).max
+            ).astype(np.uint16)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -83,12 +92,13 @@ class Segment:
             tf=np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
         )
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(rows, term frequencies, row lengths) of the term's postings, or None when absent."""
         tid = self.vocab.get(term)
         if tid is None:
             return None
         a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
-        return self.rows[a:b], self.tf[a:b]
+        return self.rows[a:b], self.tf[a:b], self.dl[a:b]
 
     @classmethod
     def merge(cls, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:

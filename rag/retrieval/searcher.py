@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.embedding import Embedder
 from rag import lexical
+from rag.embedding import Embedder
 from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters

@@ -20,7 +20,13 @@ TEXTS = [
     "Siberia, Siberia and again Siberia: the camps were cold and the work was hard.",
     "Trials at Shenyang and Taiyuan in 1956 sentenced forty-five Japanese.",
 ]
-QUERIES = ["Koan Maru Maizuru", "Siberia camps", "Japanese war criminals trial", "1953", "unknownword"]
+QUERIES = [
+    "Koan Maru Maizuru",
+    "Siberia camps",
+    "Japanese war criminals trial",
+    "1953",
+    "unknownword",
+]
 
 
 def rows(n: int, offset: int = 0) -> dict:

@@ -43,7 +43,9 @@ def test_ingest_leaves_a_saved_index_at_the_store_generation(corpus):
 def test_a_changed_file_is_the_only_one_tokenised_again(corpus):
     root, settings, store = corpus
     idx = lexical.load(settings.lexical_dir)
-    (root / "quarry.md").write_text(DOCS["quarry.md"].replace("Zelkovan", "Pryzanka"), encoding="utf-8")
+    (root / "quarry.md").write_text(
+        DOCS["quarry.md"].replace("Zelkovan", "Pryzanka"), encoding="utf-8"
+    )
     (root / "bread.md").unlink()
     report = ingest_paths([root], settings, progress=False)
     assert (report.files_updated, report.files_removed) == (1, 1)

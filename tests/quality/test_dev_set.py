@@ -2,8 +2,9 @@
 
 Thresholds are the answer-chain issue's, except the refusal rate on the extended set: the
 near-topic unanswerable questions added with the background notes (a name, number or date the
-corpus lacks about an entity it does mention) are refused at about 0.6 by the calibrated extractive
-signals; the original development questions' unanswerable ones are all refused. See README "Refusal".
+corpus lacks about an entity it does mention) are refused at about 0.8 by the calibrated extractive
+signals (0.82 fitted, 0.82 leave-one-out, with the answer-slot signal of rag/answering/slots.py); the
+original development questions' unanswerable ones are all refused. See README "Refusal".
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def test_refusal_original_questions(report):
 
 
 def test_refusal_extended_set(report):
-    assert report.summary.refusal_rate >= 0.55
+    assert report.summary.refusal_rate >= 0.70
 
 
 def test_refusal_names_closest_sources(report):
