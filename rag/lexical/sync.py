@@ -91,19 +91,38 @@ def save(index: LexicalIndex, directory: Path) -> None:
     tmp.write_text(json.dumps(manifest))
     os.replace(tmp, directory / "manifest.json")
     keep = {s.name for s in index.segments}
-    for p in directory.glob("seg-*"):
-        if p.name[4:] not in keep:
+    for p in directory.iterdir():
+        if p.name.startswith("seg-") and p.name[4:] not in keep:
             shutil.rmtree(p, ignore_errors=True)  # open memory maps stay valid on POSIX
+        elif p.is_file() and p.name != "manifest.json" and not p.name.startswith("manifest.json."):
+            p.unlink(missing_ok=True)  # files of an older layout
 
 
 # ---------------------------------------------------------------- sync
+def _fetch_groups(keys: list[str], manifest: dict[str, dict]) -> list[list[str]]:
+    """Sources grouped so that one group's chunks fit one page: offset paging in Chroma's SQLite
+    rescans the skipped rows, so deep offsets over a large $in filter would cost quadratic time."""
+    groups: list[list[str]] = []
+    size = 0
+    for k in keys:
+        n = int(manifest.get(k, {}).get("n_chunks") or 1)
+        if groups and size + n <= FETCH_PAGE and len(groups[-1]) < SOURCES_PER_FETCH:
+            groups[-1].append(k)
+            size += n
+        else:
+            groups.append([k])
+            size = n
+    return groups
+
+
 def sync(index: LexicalIndex, store) -> dict[str, int]:
     """Bring `index` up to the store's manifest in place; returns what it did."""
     generation = store.generation()  # read first: a change during the sync shows as a newer stamp
     col = store.chunks()
     if index.collection_id != str(col.id):
         index.__init__(collection_id=str(col.id))  # a rebuilt store: start from nothing
-    wanted = {k: str(m.get("content_hash", "")) for k, m in store.manifest().items()}
+    manifest = store.manifest()
+    wanted = {k: str(m.get("content_hash", "")) for k, m in manifest.items()}
     stale = {k for k, h in index.source_hash.items() if wanted.get(k) != h}
     fresh = [k for k, h in wanted.items() if index.source_hash.get(k) != h]
     removed = index.remove_sources(stale) if stale else 0
@@ -112,8 +131,7 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
     doc_ids: list[str] = []
     years: list[int | None] = []
     tokens: list[list[str]] = []
-    for i in range(0, len(fresh), SOURCES_PER_FETCH):
-        keys = fresh[i : i + SOURCES_PER_FETCH]
+    for keys in _fetch_groups(fresh, manifest):
         where = {"source": {"$in": keys}} if len(keys) > 1 else {"source": keys[0]}
         off = 0
         while True:

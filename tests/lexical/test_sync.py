@@ -85,3 +85,21 @@ def test_a_damaged_saved_index_is_rebuilt(corpus):
     idx = lexical.current(store, settings.lexical_dir)
     assert len(idx) == 3
     assert lexical.load(settings.lexical_dir) is not None
+
+
+def test_fetch_groups_keep_each_request_within_one_page():
+    from rag.lexical.sync import FETCH_PAGE, _fetch_groups
+
+    manifest = {"a": {"n_chunks": FETCH_PAGE - 10}, "b": {"n_chunks": 10}, "c": {"n_chunks": 3 * FETCH_PAGE}, "d": {}}
+    groups = _fetch_groups(list(manifest), manifest)
+    assert groups == [["a", "b"], ["c"], ["d"]]
+    assert sorted(k for g in groups for k in g) == sorted(manifest)
+
+
+def test_an_older_layout_is_cleared_on_save(corpus):
+    _, settings, store = corpus
+    (settings.lexical_dir / "data.csc.index.npy").write_bytes(b"old")
+    (settings.lexical_dir / "manifest.json").unlink()
+    lexical.current(store, settings.lexical_dir)
+    assert not (settings.lexical_dir / "data.csc.index.npy").exists()
+    assert lexical.load(settings.lexical_dir) is not None
