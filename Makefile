@@ -47,8 +47,8 @@ eval: install
 	$(VENV)/bin/cadres ingest
 	$(VENV)/bin/cadres eval eval/dev_questions.jsonl --out out/eval
 
-bench: install
-	$(PY) -m bench
+bench: install  ## BENCH_ARGS="--max-size 1000000" adds the 100k and 1M store sizes (an hour or more)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .cadres out test-artifacts .pytest_cache
