@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,11 +54,18 @@ def stem(tok: str) -> str:
     return _stemmer().stemWord(tok)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer():
+    """One stemmer per thread: a Snowball stemmer keeps the word being stemmed in its own state, so
+    threads sharing one corrupt each other's words (seen under load as an IndexError)."""
+    st = getattr(_local, "stemmer", None)
+    if st is None:
+        import snowballstemmer
+
+        st = _local.stemmer = snowballstemmer.stemmer("english")
+    return st
 
 
 # ---------------------------------------------------------------- sentences

@@ -18,6 +18,8 @@ from enum import StrEnum
 from rag.answering.terms import Term, coverage, term_match
 from rag.text import fold, lexical_tokens, stem
 
+HEAD_FLOOR = 0.0  # share of the fit kept when the filler's sentence lacks the question's verb (see predicate_words)
+
 
 class Slot(StrEnum):
     NUMBER = "number"  # how many / how much (not money) / what share
@@ -101,6 +103,21 @@ def _new(found: str, asked: str) -> bool:
     return fold(found) not in asked
 
 
+def _country_of_asked(word: str, asked: str) -> bool:
+    """Japan for a question about the Japanese, China for the Chinese: a place name that only restates
+    a nationality the question already gives is no new filler."""
+    w = fold(word)
+    if len(w) < 4:
+        return False
+    for a in lexical_tokens(asked, stemmed=False):
+        n = 0
+        while n < min(len(a), len(w)) and a[n] == w[n]:
+            n += 1
+        if a != w and n >= max(4, len(w) - 1) and len(a) > len(w):
+            return True
+    return False
+
+
 def _counts(text: str, asked: str) -> list[str]:
     """Numbers that can be counts or amounts: not years, not days of a month, not labels (Camp No. 48)."""
     out = []
@@ -129,7 +146,7 @@ def _persons(text: str, asked: str) -> list[str]:
             continue
         if len(plain) == len(words) == 1:
             continue  # a lone capitalised word (Yomiuri, Asia) is no evidence of a person
-        if any(stem(fold(w)) not in stems for w in plain):
+        if any(stem(fold(w)) not in stems and not _country_of_asked(w, asked) for w in plain):
             out.append(" ".join(words))
     return out
 
@@ -144,7 +161,7 @@ def _proper(text: str, asked: str) -> list[str]:
     stems = asked_stems(asked)
     for m in re.finditer(r"(?<=[\w,;:)] )[A-Z][\w'\u2019\u0100-\u017f-]+|[\"\u201c][^\"\u201d]{3,}[\"\u201d]", text):
         w = m.group(0)
-        if fold(w) in _NOT_PERSON or stem(fold(w).strip('"')) in stems:
+        if fold(w) in _NOT_PERSON or stem(fold(w).strip('"')) in stems or _country_of_asked(w, asked):
             continue
         out.append(w)
     return out
@@ -166,6 +183,55 @@ def fillers(text: str, slot: Slot | None, question: str) -> list[str]:
     return _proper(text, asked)
 
 
+# ------------------------------------------------------------------ the question's head words
+_AUX_WORDS = "did does do was were is are has have had be been being"
+_AUX = frozenset(_AUX_WORDS.split())
+_IRREGULAR_WORDS = (
+    "led held sent built won lost paid spent fought brought found left made took taken gave given began begun "
+    "became sank sunk shot kept met sold bought put ran fled froze wrote written chose chosen bore borne"
+)
+_IRREGULAR = frozenset(_IRREGULAR_WORDS.split())
+_DETERMINER_WORDS = "the a an this these those its his her their most many some each"
+_DETERMINER = frozenset(_DETERMINER_WORDS.split())
+_CLAUSE_STOP_WORDS = (
+    "in on at by for from to into with without over under after before during about against between among "
+    "through across toward towards while when where who which that as than a an the this these those its his "
+    "her their each every any some all no and or but"
+)
+_CLAUSE_STOP = frozenset(_CLAUSE_STOP_WORDS.split())
+
+
+def predicate_words(question: str) -> set[str]:
+    """The question's verb: the attribute its answer must be bound to. A count of prisoners is no answer to
+    how many prisoners *died*; a date is no answer to when a paper *closed*. Read from the surface:
+    a participle or past form (killed, held, led), or the bare verb after "did <subject>" (did Japan *gain*),
+    the subject running to the first preposition or determiner, "of" phrases included."""
+    words = re.findall(r"[\w'\u2019-]+", question)
+    out: set[str] = set()
+    for w in words:
+        lw = fold(w)
+        if not w[:1].islower() or lw in _AUX:
+            continue
+        if (len(lw) >= 4 and lw.endswith("ed")) or lw in _IRREGULAR:
+            out.add(lw)
+    for i, w in enumerate(words):
+        if fold(w) not in {"did", "does", "do"}:
+            continue
+        last = None
+        for x in words[i + 1:]:
+            lx = fold(x)
+            if last is None and lx in _DETERMINER:
+                continue
+            if lx in _AUX or (lx in _CLAUSE_STOP and lx not in {"and", "or"}):
+                break
+            if x[:1].islower() and lx not in {"of", "and", "or"}:
+                last = lx
+        if last:
+            out.add(last)
+        break
+    return out
+
+
 @dataclass(frozen=True)
 class SlotFit:
     """How well the best single sentence binds the question's entity, attribute and a filler."""
@@ -178,18 +244,22 @@ class SlotFit:
 
 def slot_fit(question: str, terms: list[Term], sentences: list[str], words) -> SlotFit:
     """Best binding among the candidate sentences. The question's plain words (captain, cost, died)
-    are its attribute and may be paraphrased; its names and numbers are the entity and must occur."""
+    are its attribute and may be paraphrased; its names and numbers are the entity and must occur. Its
+    verb (predicate_words) must be there too, or a close paraphrase: the fit is scaled by its best match."""
     slot = asked_slot(question)
     attribute = [t for t in terms if not t.specific and t.word[:1].isalpha()]
     entity = [t for t in terms if t not in attribute]
     a_total = sum(t.weight for t in attribute)
+    verbs = predicate_words(question) if slot else set()
+    head = [t for t in attribute if t.word in verbs]
     best = SlotFit(slot)
     for text in sentences:
         if not fillers(text, slot, question):
             continue
         a = sum(t.weight * term_match(t, text, words) for t in attribute) / a_total if a_total else 1.0
         e = coverage(entity, set(lexical_tokens(text))) if entity else 1.0
-        cand = SlotFit(slot, round(a * e, 4), round(a, 4), round(e, 4))
+        h = max((term_match(t, text, words) for t in head), default=1.0)
+        cand = SlotFit(slot, round(a * e * (HEAD_FLOOR + (1 - HEAD_FLOOR) * h), 4), round(a, 4), round(e, 4))
         if (cand.fit, cand.attribute + cand.entity) > (best.fit, best.attribute + best.entity):
             best = cand
     return best

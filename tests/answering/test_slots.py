@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.slots import Slot, asked_slot, fillers, slot_fit
+from rag.answering.slots import Slot, asked_slot, fillers, predicate_words, slot_fit
 from rag.answering.terms import Term
 
 
@@ -57,3 +57,32 @@ def test_slot_fit_needs_entity_attribute_and_filler_in_one_sentence():
     together = [*apart, "In Ivanovo 300 Japanese died."]
     fit = slot_fit(q, terms, together, _NoParaphrase())
     assert fit.fit == 1.0 and fit.slot is Slot.NUMBER
+
+
+@pytest.mark.parametrize(
+    ("question", "verbs"),
+    [
+        ("How many Soviet soldiers were killed in the invasion of Manchuria?", {"killed"}),
+        ("How many Japanese died in the Tonghua incident?", {"died"}),
+        ("Who led the Japanese uprising in Tonghua?", {"led"}),
+        ("What did Japan gain from Russia under the Treaty of Portsmouth?", {"gain"}),
+        ("How many generals did the Soviet tally of 8 December 1945 record among the POWs?", {"record"}),
+        ("What did the Soviet and Japanese Red Cross societies agree in Moscow?", {"agree"}),
+    ],
+)
+def test_predicate_words(question, verbs):
+    assert predicate_words(question) == verbs
+
+
+def test_slot_fit_needs_the_questions_verb():
+    q = "How many Japanese prisoners died in Tashkent?"
+    terms = [Term("prison", 2.3, False, True, "prisoners"), Term("die", 2.7, False, True, "died"),
+             Term("tashkent", 3.9, True, True, "tashkent")]
+    sent = ["Some 25,000 Japanese prisoners were sent to Tashkent."]
+    assert slot_fit(q, terms, sent, _NoParaphrase()).fit == 0.0
+    assert slot_fit(q, terms, ["In Tashkent 300 Japanese prisoners died."], _NoParaphrase()).fit == 1.0
+
+
+def test_country_of_a_nationality_in_the_question_is_no_name():
+    q = "What were the names of the ships that carried Japanese to Hakata?"
+    assert fillers("Most of them landed at Hakata in Japan.", Slot.NAME, q) == []

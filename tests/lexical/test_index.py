@@ -137,3 +137,29 @@ def test_empty_index_and_empty_query():
     assert LexicalIndex().search("Koan Maru", 5) == []
     assert one_segment().search("", 5) == []
     assert one_segment().search("the and of", 5) == []
+
+
+def test_stemming_is_safe_from_many_threads():
+    """Under load the HTTP service answers in several threads at once; each must get its own stems."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag import text
+
+    words = [
+        f"{w}{s}"
+        for w in ("repatriat", "intern", "suspend", "provision", "negotiat", "sentenc")
+        for s in ("ed", "ing", "ions", "es")
+    ]
+    words = [f"{w}{i}" if i % 2 else w for i, w in enumerate(words * 200)]
+    expected = [text._stemmer().stemWord(w) for w in words]
+
+    def work(chunk: list[str]) -> list[str]:
+        return [
+            text._stemmer().stemWord(w) for w in chunk
+        ]  # no cache: the stemmer itself runs every time
+
+    parts = [words[i::8] for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(work, parts))
+    for i, part in enumerate(got):
+        assert part == expected[i::8]

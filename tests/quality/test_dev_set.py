@@ -2,9 +2,10 @@
 
 Thresholds are the answer-chain issue's, except the refusal rate on the extended set: the
 near-topic unanswerable questions added with the background notes (a name, number or date the
-corpus lacks about an entity it does mention) are refused at about 0.8 by the calibrated extractive
-signals (0.82 fitted, 0.82 leave-one-out, with the answer-slot signal of rag/answering/slots.py); the
-original development questions' unanswerable ones are all refused. See README "Refusal".
+corpus lacks about an entity it does mention) are refused at about 0.9 by the calibrated extractive
+signals (0.94 fitted, 0.91 leave-one-out, with the answer-slot signal of rag/answering/slots.py, which
+requires the question's verb in the filler's sentence); the original development questions' unanswerable
+ones are all refused. See README "Refusal".
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def test_refusal_original_questions(report):
 
 
 def test_refusal_extended_set(report):
-    assert report.summary.refusal_rate >= 0.70
+    assert report.summary.refusal_rate >= 0.85
 
 
 def test_refusal_names_closest_sources(report):
