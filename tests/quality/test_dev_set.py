@@ -1,12 +1,10 @@
 """Quality gates on the shipped question set, with the real model and store.
 
-Thresholds are the answer-chain issue's, except the refusal rate on the extended set: the
-near-topic unanswerable questions added with the background notes (a name, number or date the
-corpus lacks about an entity it does mention) are refused at about 0.9 by the calibrated extractive
-signals (0.94 fitted, 0.91 leave-one-out, with the answer-slot signal of rag/answering/slots.py, which
-requires the question's verb in the filler's sentence); the original development questions' unanswerable
-ones are all refused. See README "Refusal".
-"""
+Thresholds are the answer-chain issue's: hit@5 >= 0.90, coverage >= 0.80, unanswerable refused
+>= 0.90, answerable wrongly refused <= 0.10, every quote verbatim. The refusal rate rests on the
+calibrated extractive signals (README "Refusal"): 0.91 measured through `ask` (31 of 34; 0.94
+fitted, 0.91 leave-one-out), the nearest unanswerable question below the threshold at a margin of
+0.03, so float noise between machines does not move it."""
 
 from __future__ import annotations
 
@@ -50,7 +48,7 @@ def test_refusal_original_questions(report):
 
 
 def test_refusal_extended_set(report):
-    assert report.summary.refusal_rate >= 0.85
+    assert report.summary.refusal_rate >= 0.90
 
 
 def test_refusal_names_closest_sources(report):
