@@ -208,7 +208,9 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
     emb.encode(["warm up"])
     rows = corpus_rows(Store(src_settings, emb.fingerprint))
     questions = c.dev_questions(limit=n_questions)
-    result: dict = {"mode": mode, "target_size": size, "rss_start_mb": c.rss_mb()}
+    import torch
+
+    result: dict = {"mode": mode, "target_size": size, "rss_start_mb": c.rss_mb(), "torch_threads": torch.get_num_threads()}
     if mode == "embedded":
         settings = c.bench_settings(data_dir, collection="scale")
         store = Store(settings, emb.fingerprint)
@@ -345,7 +347,11 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
                 "value": f"{at100['hits']['hit@5'] * 100:.1f}% vs {none['hits']['hit@5'] * 100:.1f}%",
                 "target": "", "met": None,
             })
+    threads = sorted({m.get("torch_threads") for r in results.values() for m in [r.get("none"), *r.get("sizes", [])] if m and m.get("torch_threads")})
     md = [
+        f"Torch threads for the query embedding: {', '.join(map(str, threads)) or '?'} (`CADRES_TORCH_THREADS`; one thread "
+        "keeps the figures steady when anything else runs on the second core, and is what `cadres serve` workers use).",
+        "",
         f"Search = `Searcher.search(query, k={K})` (embed query, Chroma dense top-30, BM25 top-30, RRF, MMR), wall time per "
         f"query in ms; p50/p95 over the dev queries of a pass, median [min–max] over {passes} measured pass(es) after a "
         "warm-up pass. \"w/o query embedding\" = search minus its embed_query stage (the part that depends on the store). "
