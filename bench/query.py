@@ -47,7 +47,7 @@ qa.searcher.lexical()
 t_store = time.perf_counter()
 ans = qa.ask(sys.argv[2])
 t_end = time.perf_counter()
-print(json.dumps({"in_process_s": t_end - t, "imports_s": t_imports - t, "model_s": t_model - t_imports,
+print(json.dumps({"answered_at": time.time(), "in_process_s": t_end - t, "imports_s": t_imports - t, "model_s": t_model - t_imports,
                   "store_s": t_store - t_model, "first_ask_s": t_end - t_store, "refused": ans.refused,
                   "imports": each}))
 """
@@ -81,6 +81,7 @@ def cold_start(settings, question: str, repeats: int) -> list[dict]:
     runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
+        launched = time.time()
         p = subprocess.run(
             [sys.executable, "-c", COLD_CODE, str(settings.data_dir), question],
             cwd=c.ROOT, env=env, capture_output=True, text=True, timeout=600,
@@ -89,7 +90,10 @@ def cold_start(settings, question: str, repeats: int) -> list[dict]:
         if p.returncode != 0:
             raise RuntimeError(f"cold-start subprocess failed ({p.returncode}): {p.stderr[-2000:]}")
         got = json.loads(p.stdout.strip().splitlines()[-1])
-        runs.append({"wall_s": wall, "imports": got.get("imports", {}), **{k: v for k, v in got.items() if k.endswith("_s")}})
+        # Launch to answer on the wall clock; the interpreter's exit afterwards (torch and Chroma
+        # threads winding down, about a second) is reported apart, since no user waits for it.
+        runs.append({"wall_s": got["answered_at"] - launched, "process_wall_s": wall, "imports": got.get("imports", {}),
+                     **{k: v for k, v in got.items() if k.endswith("_s")}})
     return runs
 
 
@@ -135,7 +139,8 @@ def run(quick: bool = False, **_) -> dict:
                 ["ask p95", c.fmt_short(agg["p95"], 1, "ms"), f"≤ {TARGET_P95_MS:.0f} ms"],
                 ["ask slowest question", c.fmt_short(agg["max"], 1, "ms"), ""],
                 ["ask p50, wall around the call", c.fmt_short(agg["wall_p50"], 1, "ms"), ""],
-                ["cold start to first answer (subprocess wall)", c.fmt(cold_wall, 2, "s"), f"≤ {TARGET_COLD_S:.0f} s"],
+                ["cold start to first answer (wall clock from launching `python` to the answer)", c.fmt(cold_wall, 2, "s"), f"≤ {TARGET_COLD_S:.0f} s"],
+                ["… the whole subprocess, including the interpreter's exit after the answer", c.fmt(c.summarize([r["process_wall_s"] for r in cold]), 2, "s"), ""],
                 ["cold start, measured inside the process", c.fmt(cold_in, 2, "s"), ""],
                 ["… imports: " + ", ".join(f"{k} {v:.1f} s" for k, v in imports.items()), c.fmt_short(phases["imports_s"], 2, "s"), ""],
                 ["… sentence-transformers import (scikit-learn deferred), model load, first encode", c.fmt_short(phases["model_s"], 2, "s"), ""],
