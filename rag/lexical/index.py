@@ -105,13 +105,13 @@ class LexicalIndex:
 
     def doc_freq(self, token: str) -> int:
         """How many live chunks contain the token."""
-        df = 0
-        for s in self.segments:
-            p = s.postings(token)
-            if p is None:
-                continue
-            df += len(p[0]) if self._full[s.name] else int(self.alive[s.name][p[0]].sum())
-        return df
+        return sum(
+            self._live(s, p[0]) for s in self.segments if (p := s.postings(token)) is not None
+        )
+
+    def _live(self, s: Segment, rows: np.ndarray) -> int:
+        """How many of these posting rows of segment s are not deleted."""
+        return len(rows) if self._full[s.name] else int(self.alive[s.name][rows].sum())
 
     def idf(self, df: int) -> float:
         return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
@@ -136,10 +136,7 @@ class LexicalIndex:
             return []
         weights = {}
         for term, got in post.items():
-            df = sum(
-                len(p[0]) if self._full[s.name] else int(self.alive[s.name][p[0]].sum())
-                for s, p in got
-            )
+            df = sum(self._live(s, p[0]) for s, p in got)
             if df:
                 weights[term] = q[term] * self.idf(df)
         c1 = K1 * (1 - B)

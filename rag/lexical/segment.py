@@ -70,26 +70,51 @@ class Segment:
                 row_parts.append(np.full(len(toks), r, dtype=np.int32))
         terms = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int32)
         rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int32)
-        # (term, row) pairs with their counts, sorted by term then row.
-        pairs, tf = np.unique(terms.astype(np.int64) * max(1, len(ids)) + rows, return_counts=True)
-        p_terms = (pairs // max(1, len(ids))).astype(np.int64)
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(p_terms, minlength=len(vocab)), out=indptr[1:])
-        uniq_sources, source_idx = np.unique(
-            np.array(list(sources), dtype=object), return_inverse=True
+        # One posting per (term, row) pair, its count the term frequency.
+        n = max(1, len(ids))
+        pairs, tf = np.unique(terms.astype(np.int64) * n + rows, return_counts=True)
+        return cls._from_postings(
+            list(ids),
+            list(sources),
+            np.array(list(doc_ids), dtype=object),
+            np.array([y or 0 for y in years], dtype=np.int32),
+            lengths,
+            vocab,
+            pairs // n,
+            pairs % n,
+            tf,
         )
+
+    @classmethod
+    def _from_postings(
+        cls,
+        ids: list[str],
+        sources: list[str],
+        doc_ids: np.ndarray,
+        years: np.ndarray,
+        lengths: np.ndarray,
+        vocab: dict[str, int],
+        terms: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+    ) -> Segment:
+        """A segment from per-row data and unordered postings (term id, row, tf): sorted term-major here."""
+        order = np.argsort(terms.astype(np.int64) * max(1, len(ids)) + rows, kind="stable")
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=indptr[1:])
+        uniq_sources, source_idx = np.unique(np.array(sources, dtype=object), return_inverse=True)
         return cls(
             name=uuid.uuid4().hex[:16],
-            ids=list(ids),
+            ids=ids,
             sources=[str(s) for s in uniq_sources],
-            doc_ids=np.array(list(doc_ids), dtype=object),
-            years=np.array([y or 0 for y in years], dtype=np.int32),
+            doc_ids=doc_ids,
+            years=years.astype(np.int32),
             source_idx=source_idx.astype(np.int32),
-            lengths=lengths,
+            lengths=lengths.astype(np.int32),
             vocab=vocab,
             indptr=indptr,
-            rows=(pairs % max(1, len(ids))).astype(np.int32),
-            tf=np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
+            rows=rows[order].astype(np.int32),
+            tf=np.minimum(tf[order], np.iinfo(np.uint16).max).astype(np.uint16),
         )
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -127,28 +152,16 @@ class Segment:
             years.append(np.asarray(seg.years)[kept])
             lengths.append(np.asarray(seg.lengths)[kept])
             base += len(kept)
-        n = max(1, base)
-        terms = np.concatenate(terms_l) if terms_l else np.zeros(0, np.int64)
-        order = np.argsort(
-            terms * n + (np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)), kind="stable"
-        )
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=indptr[1:])
-        uniq_sources, source_idx = np.unique(np.array(sources, dtype=object), return_inverse=True)
-        return cls(
-            name=uuid.uuid4().hex[:16],
-            ids=ids,
-            sources=[str(s) for s in uniq_sources],
-            doc_ids=np.concatenate(doc_ids) if doc_ids else np.zeros(0, dtype=object),
-            years=np.concatenate(years).astype(np.int32) if years else np.zeros(0, np.int32),
-            source_idx=source_idx.astype(np.int32),
-            lengths=np.concatenate(lengths).astype(np.int32) if lengths else np.zeros(0, np.int32),
-            vocab=vocab,
-            indptr=indptr,
-            rows=np.concatenate(rows_l)[order].astype(np.int32)
-            if rows_l
-            else np.zeros(0, np.int32),
-            tf=np.concatenate(tf_l)[order].astype(np.uint16) if tf_l else np.zeros(0, np.uint16),
+        return cls._from_postings(
+            ids,
+            sources,
+            np.concatenate(doc_ids) if doc_ids else np.zeros(0, dtype=object),
+            np.concatenate(years) if years else np.zeros(0, np.int32),
+            np.concatenate(lengths) if lengths else np.zeros(0, np.int32),
+            vocab,
+            np.concatenate(terms_l) if terms_l else np.zeros(0, np.int64),
+            np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64),
+            np.concatenate(tf_l) if tf_l else np.zeros(0, np.uint16),
         )
 
     # ------------------------------------------------------------ disk
