@@ -89,9 +89,8 @@ def _unit(unit: str) -> str:
     return unit if unit in ("×", "%") else (f" {unit}" if unit else "")
 
 
-def fmt(stat: dict | float | None, digits: int = 1, unit: str = "") -> str:
-    """'12.3 ms (min 11.0, max 14.2, n=3)', or '12.3 ms (1 run)' when there is one value."""
-    u = _unit(unit)
+def _single(stat: dict | float | None, digits: int, u: str) -> str | None:
+    """The text for a missing figure or a single run; None when stat has several runs to show."""
     if stat is None:
         return "n/a"
     if not isinstance(stat, dict):
@@ -100,6 +99,14 @@ def fmt(stat: dict | float | None, digits: int = 1, unit: str = "") -> str:
         return "n/a"
     if stat.get("n", 1) <= 1:
         return f"{_num(stat['median'], digits)}{u} (1 run)"
+    return None
+
+
+def fmt(stat: dict | float | None, digits: int = 1, unit: str = "") -> str:
+    """'12.3 ms (min 11.0, max 14.2, n=3)', or '12.3 ms (1 run)' when there is one value."""
+    u = _unit(unit)
+    if (one := _single(stat, digits, u)) is not None:
+        return one
     return (
         f"{_num(stat['median'], digits)}{u} (min {_num(stat['min'], digits)}, "
         f"max {_num(stat['max'], digits)}, n={stat['n']})"
@@ -109,14 +116,8 @@ def fmt(stat: dict | float | None, digits: int = 1, unit: str = "") -> str:
 def fmt_short(stat: dict | float | None, digits: int = 1, unit: str = "") -> str:
     """'12.3 ms [11.0-14.2]' for tables; '12.3 ms (1 run)' for a single value."""
     u = _unit(unit)
-    if stat is None:
-        return "n/a"
-    if not isinstance(stat, dict):
-        return f"{_num(stat, digits)}{u} (1 run)"
-    if stat.get("median") is None:
-        return "n/a"
-    if stat.get("n", 1) <= 1:
-        return f"{_num(stat['median'], digits)}{u} (1 run)"
+    if (one := _single(stat, digits, u)) is not None:
+        return one
     return f"{_num(stat['median'], digits)}{u} [{_num(stat['min'], digits)}–{_num(stat['max'], digits)}]"
 
 
@@ -383,6 +384,15 @@ def fresh_ingest(paths: list[Path], tag: str, keep: bool = False) -> dict:
 def ingest_runs(tag: str) -> list[dict]:
     """Fresh ingests of this tag already measured in this process (another bench may reuse them)."""
     return list(_INGEST_RUNS.get(tag, []))
+
+
+def docs_ingest_runs(who: str) -> tuple[list[dict], str]:
+    """docs_corpus ingests for a comparison: those the ingest benchmark of this run measured, else one fresh."""
+    runs = ingest_runs("docs")
+    if runs:
+        return runs, "reused from the ingest benchmark of this run"
+    log(f"{who}: one fresh ingest of docs_corpus with the product")
+    return [fresh_ingest([CORPUS], "docs")], "1 run"
 
 
 # ---------------------------------------------------------------- chroma server

@@ -328,12 +328,7 @@ def run(quick: bool = False, **_) -> dict:
     repeats = 1 if quick else 3
 
     # Part 1: the ingest versus the raw encode of the same texts.
-    ingest_runs = c.ingest_runs("docs")
-    ingest_note = "reused from the ingest benchmark of this run"
-    if not ingest_runs:
-        c.log("encode: one fresh ingest of docs_corpus")
-        ingest_runs = [c.fresh_ingest([c.CORPUS], "docs")]
-        ingest_note = "1 run"
+    ingest_runs, ingest_note = c.docs_ingest_runs("encode")
     ingest_cps = c.summarize([r["chunks_per_s"] for r in ingest_runs])
 
     # Part 2: backends (the torch baseline doubles as the raw-encode measure of part 1).

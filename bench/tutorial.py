@@ -96,12 +96,7 @@ def run(quick: bool = False, **_) -> dict:
     tmp = c.CACHE / "runs" / f"tutorial-{time.time_ns()}"
     tut_store, tut = build_tutorial(model_path, tmp)
 
-    ours_runs = c.ingest_runs("docs")
-    ours_ingest_note = "reused from the ingest benchmark of this run"
-    if not ours_runs:
-        c.log("tutorial: one fresh ingest of docs_corpus with the product")
-        ours_runs = [c.fresh_ingest([c.CORPUS], "docs")]
-        ours_ingest_note = "1 run"
+    ours_runs, ours_ingest_note = c.docs_ingest_runs("tutorial")
     ours_ingest = c.summarize([r["seconds"] for r in ours_runs])
     settings = c.docs_store()
     qa = Assistant(settings)
