@@ -263,7 +263,9 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
 # ---------------------------------------------------------------- driver
 
 
-def run(quick: bool = False, max_size: int = 10_000, **_) -> dict:
+def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, **_) -> dict:
+    """keep_store: reuse the store a previous --keep-store run left (sizes it already passed are
+    skipped, so a code change can be re-measured at 1M without adding 900k distractors again)."""
     cap = min(max_size, QUICK_CAP) if quick else max_size
     sizes = [s for s in SIZES if s <= cap]
     skipped = [s for s in SIZES if s > cap]
@@ -271,13 +273,20 @@ def run(quick: bool = False, max_size: int = 10_000, **_) -> dict:
     passes = 1 if quick else 3
     c.docs_store()  # built here once, not by the workers
     data_dir = c.CACHE / "scale" / "store"
-    shutil.rmtree(data_dir.parent, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    reached_file = data_dir.parent / "reached.json"
+    reached = json.loads(reached_file.read_text()) if keep_store and reached_file.exists() else None
+    if reached is None:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+    else:
+        done = [s for s in sizes if s < reached]
+        sizes = [s for s in sizes if s >= reached]
+        c.log(f"scale: reusing the kept store ({reached:,} chunks reached); not re-measured: {done}")
     env = {**os.environ, "PYTHONPATH": str(c.ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     results: dict[str, dict] = {"embedded": {"sizes": []}, "server": {"sizes": []}}
     t_start = time.perf_counter()
     try:
-        for size in [0, *sizes]:
+        for size in ([] if reached is not None else [0]) + sizes:
             for mode in ("embedded", "server"):
                 out = c.CACHE / "scale" / f"{mode}-{size}.json"
                 cmd = [sys.executable, "-m", "bench.scale", "--worker", mode, "--data", str(data_dir), "--size", str(size),
@@ -298,10 +307,13 @@ def run(quick: bool = False, max_size: int = 10_000, **_) -> dict:
                     results[mode]["none"] = got
                 else:
                     results[mode]["sizes"].append(got)
+                if mode == "embedded" and keep_store:
+                    reached_file.write_text(json.dumps(size))
     except RuntimeError as e:
         c.log(f"scale: stopped early: {e}")
     finally:
-        shutil.rmtree(data_dir.parent, ignore_errors=True)
+        if not keep_store:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
     return report(results, sizes, skipped, passes, quick, time.perf_counter() - t_start)
 
 
