@@ -178,7 +178,7 @@ def measure(settings, store, emb, questions, passes: int, server: bool) -> dict:
             if p == 0 and q.answerable and q.must_include:
                 ranks.append(c.first_hit([x.text for x in r.passages], q.must_include))
         d = {"p50": c.percentile([r["wall"] for r in rows], 50), "p95": c.percentile([r["wall"] for r in rows], 95)}
-        for part in ("store", "embed_query", "dense", "lexical", "fuse"):
+        for part in ("store", "embed_query", "dense", "lexical", "lexical_wait", "fuse"):
             d[f"{part}_p50"] = c.percentile([r.get(part) for r in rows], 50)
             d[f"{part}_p95"] = c.percentile([r.get(part) for r in rows], 95)
         per_pass.append(d)
@@ -282,8 +282,17 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
         done = [s for s in sizes if s < reached]
         sizes = [s for s in sizes if s >= reached]
         c.log(f"scale: reusing the kept store ({reached:,} chunks reached); not re-measured: {done}")
-    env = {**os.environ, "PYTHONPATH": str(c.ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     results: dict[str, dict] = {"embedded": {"sizes": []}, "server": {"sizes": []}}
+    for size in ([0, *done] if reached is not None else []):
+        for mode in results:  # the kept run's figures for the sizes it passed, marked as such
+            f = data_dir.parent / f"{mode}-{size}.json"
+            if f.exists():
+                got = {**json.loads(f.read_text()), "earlier_run": True}
+                if size == 0:
+                    results[mode]["none"] = got
+                else:
+                    results[mode]["sizes"].append(got)
+    env = {**os.environ, "PYTHONPATH": str(c.ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t_start = time.perf_counter()
     try:
         for size in ([] if reached is not None else [0]) + sizes:
@@ -320,7 +329,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
 def report(results: dict, sizes: list[int], skipped: list[int], passes: int, quick: bool, wall_s: float) -> dict:
     header = [
         "mode", "chunks", "search p50", "search p95", "w/o query embedding p50", "w/o query embedding p95",
-        "dense p50", "lexical p50", "lexical p95", "fuse p50",
+        "dense p50", "lexical p50", "lexical p95", "lexical wait p95", "fuse p50",
         "hit@5", "BM25 sync s (chunks tokenised) / open s", "BM25 postings MB", "bench RSS MB (peak)", "server RSS MB", "store MB", "add rate /s",
     ]
     rows, headline, notes = [], [], []
@@ -330,9 +339,10 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
             a = m["agg"]
             build = f"{m.get('lexical_sync_s', 0):.2f} ({m.get('lexical_synced_chunks', 0):,}) / {m.get('searcher_open_s', 0):.2f}"
             rows.append([
-                mode, f"{m['chunks']:,}", c.fmt_short(a["p50"], 1, "ms"), c.fmt_short(a["p95"], 1, "ms"),
+                mode, f"{m['chunks']:,}" + (" (kept run)" if m.get("earlier_run") else ""), c.fmt_short(a["p50"], 1, "ms"), c.fmt_short(a["p95"], 1, "ms"),
                 c.fmt_short(a["store_p50"], 1, "ms"), c.fmt_short(a["store_p95"], 1, "ms"),
                 c.fmt_short(a["dense_p50"], 1), c.fmt_short(a["lexical_p50"], 1), c.fmt_short(a["lexical_p95"], 1),
+                c.fmt_short(a.get("lexical_wait_p95"), 1),
                 c.fmt_short(a["fuse_p50"], 1), f"{m['hits'].get('hit@5', 0) * 100:.1f}%", build, m.get("bm25_matrix_mb", ""),
                 f"{m.get('rss_mb')} ({m.get('peak_rss_mb')})", m.get("server_rss_mb", "—") if mode == "server" else "—",
                 m.get("store_disk_mb", "same folder") if mode == "embedded" else "same folder",
@@ -364,9 +374,11 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
         f"Torch threads for the query embedding: {', '.join(map(str, threads)) or '?'} (`CADRES_TORCH_THREADS`; one thread "
         "keeps the figures steady when anything else runs on the second core, and is what `cadres serve` workers use).",
         "",
-        f"Search = `Searcher.search(query, k={K})` (embed query, Chroma dense top-30, BM25 top-30, RRF, MMR), wall time per "
+        f"Search = `Searcher.search(query, k={K})` (embed query then Chroma dense top-30, with BM25 top-30 running beside "
+        "them in a second thread; then RRF and MMR), wall time per "
         f"query in ms; p50/p95 over the dev queries of a pass, median [min–max] over {passes} measured pass(es) after a "
         "warm-up pass. \"w/o query embedding\" = search minus its embed_query stage (the part that depends on the store). "
+        "lexical = BM25's own time in its thread; lexical wait = what of it outlasted embedding plus dense search. "
         "Stage columns are in ms. hit@5 = top-5 chunks hold every must_include string "
         "(first measured pass). BM25 sync = `rag.lexical.current`, what ingest runs after writing and a replica runs when "
         "the store's generation moves: it tokenises only the chunks of sources added or changed since the index's last sync "
@@ -378,6 +390,9 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
         "",
         c.md_table(header, rows),
     ]
+    if any(m.get("earlier_run") for r in results.values() for m in [r.get("none"), *r.get("sizes", [])] if m):
+        md += ["", "Rows marked \"kept run\" were measured by the earlier `--keep-store` run that grew the store "
+               "(its code); this run re-measured only the sizes from the kept store's size up."]
     if skipped:
         md += ["", f"Skipped (above --max-size{' or the quick cap' if quick else ''}): {', '.join(f'{s:,}' for s in skipped)} chunks. "
                "Run `python -m bench.scale --max-size 1000000` for them."]

@@ -5,7 +5,8 @@ about ten minutes of tokenising after every ingest); with segments a sync tokeni
 chunks that changed, deletions are marks, and small segments are merged now and then. Scoring
 reads each query term's postings and applies Lucene's BM25 with the current N, document
 frequencies and average length over the live rows, so results do not depend on how the rows
-happen to be split into segments.
+happen to be split into segments. Queries prune with MaxScore (see `search`): the top k is exact,
+but the long postings of common terms are read only for rows that can still make it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,75 @@ from rag.text import lexical_tokens
 K1, B = 1.2, 0.75
 MAX_SEGMENTS = 8
 MAX_DELETED_SHARE = 0.3
+SEED_ROWS = 64  # per term and segment: its highest-impact rows, scored first for a threshold
+DENSE_LOOKUP = 32  # candidates above 1/32 of a segment's rows: dense lookups
+DENSE_SHARE = 0.125  # eager postings above this share of a segment's rows: one dense bincount
+
+
+@dataclass(frozen=True)
+class _Impact:
+    """Lucene BM25 per posting without the constant (k1 + 1), as bm25s computes it."""
+
+    c1: float
+    c2: float
+
+    def __call__(self, w: float, tf: np.ndarray, dl: np.ndarray) -> np.ndarray:
+        tf32 = tf.astype(np.float32)
+        return w * tf32 / (tf32 + self.c1 + self.c2 * dl.astype(np.float32))
+
+    def unit(self, tf: np.ndarray, dl: np.ndarray) -> np.ndarray:
+        return self(1.0, tf, dl)
+
+
+@dataclass
+class _Term:
+    name: str
+    w: float  # query count x idf
+    postings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # segment name -> postings
+    df: int
+    _ub: float | None = None
+
+    def bound(self, segments: list[Segment], imp: _Impact) -> float:
+        """The term's largest contribution to any row (deleted rows included: still a bound)."""
+        if self._ub is None:
+            self._ub = self.w * max(
+                s.term_summary(self.name, SEED_ROWS, imp)[0]
+                for s in segments
+                if s.name in self.postings
+            )
+        return self._ub
+
+
+def _accumulate(parts, imp: _Impact, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows holding any of these terms, and their summed contributions (float64)."""
+    rows = np.concatenate([p[0] for _, p in parts])
+    vals = np.concatenate([imp(w, p[1], p[2]) for w, p in parts])
+    if len(rows) > DENSE_SHARE * n_rows:
+        acc = np.bincount(rows, weights=vals, minlength=n_rows)
+        cand = np.flatnonzero(acc > 0)
+        return cand, acc[cand]
+    cand, inv = np.unique(rows, return_inverse=True)
+    return cand, np.bincount(inv, weights=vals, minlength=len(cand))
+
+
+def _lookup(cand: np.ndarray, w: float, postings, imp: _Impact, n_rows: int) -> np.ndarray:
+    """The term's contribution to each candidate row (0 where absent). Few candidates: binary
+    search in the term's row-sorted postings; many: scatter into a dense row array and gather,
+    which at 1M rows is several times cheaper than 100k binary searches."""
+    rows, tf, dl = postings
+    if not len(cand) or not len(rows):
+        return np.zeros(len(cand))
+    if len(cand) > n_rows // DENSE_LOOKUP:
+        dense = np.zeros(n_rows, dtype=np.float32)
+        dense[rows] = imp(w, tf, dl)
+        return dense[cand].astype(np.float64)
+    out = np.zeros(len(cand))
+    pos = np.minimum(np.searchsorted(rows, cand), len(rows) - 1)
+    found = np.asarray(rows)[pos] == cand
+    if found.any():
+        at = pos[found]
+        out[found] = imp(w, np.asarray(tf)[at], np.asarray(dl)[at])
+    return out
 
 
 @dataclass
@@ -119,53 +189,97 @@ class LexicalIndex:
     def search(self, query: str, k: int, filters=None) -> list[tuple[str, float]]:
         """Top k (chunk_id, BM25 score) among live rows that pass the filters; zero scores omitted.
 
-        Per segment, each term's postings are scored in sequence (tf and row length are stored
-        per posting) and summed per row with one bincount: no per-posting gathers or scatters.
+        Exact top k with MaxScore pruning, because at 1M chunks the common query terms
+        ("Japanese", "Soviet") have postings in half the store and scoring them all costs tens
+        of ms: a threshold theta (the k-th best full score among the rows of the rarest term) is
+        taken first; the low-weight terms whose upper bounds sum below theta cannot lift a row
+        into the top k on their own, so only rows holding a high-weight term are candidates,
+        and the low-weight terms are looked up for those rows alone (postings are sorted by
+        row). Scores equal the unpruned ones; with no useful theta every term is scored in full.
         """
         q = Counter(lexical_tokens(query))
         if not q or not self.n_live or k <= 0:
             return []
-        post: dict[str, list[tuple[Segment, tuple]]] = {}
+        terms: dict[str, _Term] = {}
         for term in q:
             got = [
                 (s, p) for s in self.segments if (p := s.postings(term)) is not None and len(p[0])
             ]
-            if got:
-                post[term] = got
-        if not post:
-            return []
-        weights = {}
-        for term, got in post.items():
             df = sum(self._live(s, p[0]) for s, p in got)
             if df:
-                weights[term] = q[term] * self.idf(df)
-        c1 = K1 * (1 - B)
-        c2 = K1 * B / self.avgdl
+                terms[term] = _Term(
+                    term, q[term] * self.idf(df), dict((s.name, p) for s, p in got), df
+                )
+        if not terms:
+            return []
+        imp = _Impact(K1 * (1 - B), K1 * B / self.avgdl)
+        active = filters is not None and not filters.is_empty()
+        theta = self._seed_threshold(terms, k, imp, filters if active else None)
+        # Contributions are float32: a bound (float64) may sit up to ~1e-7 below what a row gets.
+        cut = theta * (1 - 1e-5)
+        lazy: list[str] = []  # low-weight terms whose bounds together stay below theta
+        for term in sorted(terms, key=lambda t: terms[t].bound(self.segments, imp)):
+            if sum(terms[t].bound(self.segments, imp) for t in [*lazy, term]) >= cut:
+                break
+            lazy.append(term)
+        eager = [t for t in terms if t not in lazy]
+        lazy.reverse()  # largest bound first, so each lookup lets the next one prune harder
+        rest = [sum(terms[t].bound(self.segments, imp) for t in lazy[i:]) for i in range(len(lazy))]
         hits: list[tuple[float, str]] = []
         for s in self.segments:
-            rows_l, vals_l = [], []
-            for term, w in weights.items():
-                for seg, (rows, tf, dl) in post[term]:
-                    if seg is s:
-                        tf32 = tf.astype(np.float32)
-                        # Lucene BM25 without the constant (k1 + 1), as bm25s computes it.
-                        vals_l.append(w * tf32 / (tf32 + c1 + c2 * dl.astype(np.float32)))
-                        rows_l.append(rows)
-            if not rows_l:
+            parts = [
+                (terms[t].w, terms[t].postings[s.name])
+                for t in eager
+                if s.name in terms[t].postings
+            ]
+            if not parts:
                 continue
-            scores = np.bincount(
-                np.concatenate(rows_l), weights=np.concatenate(vals_l), minlength=len(s)
-            )
+            cand, score = _accumulate(parts, imp, len(s))
             if not self._full[s.name]:
-                scores[~self.alive[s.name]] = 0.0
-            cand = np.flatnonzero(scores > 0)
-            if filters is not None and not filters.is_empty() and len(cand):
-                cand = cand[self._passes(s, cand, filters)]
+                live = self.alive[s.name][cand]
+                cand, score = cand[live], score[live]
+            for t, more in zip(lazy, rest, strict=True):
+                keep = score + more >= cut
+                if not keep.all():
+                    cand, score = cand[keep], score[keep]
+                if s.name in terms[t].postings:
+                    score = score + _lookup(
+                        cand, terms[t].w, terms[t].postings[s.name], imp, len(s)
+                    )
+            if active and len(cand):
+                ok = self._passes(s, cand, filters)
+                cand, score = cand[ok], score[ok]
             if len(cand) > k:
-                cand = cand[np.argpartition(-scores[cand], k - 1)[:k]]
-            hits.extend((float(scores[i]), s.ids[i]) for i in cand)
+                top = np.argpartition(-score, k - 1)[:k]
+                cand, score = cand[top], score[top]
+            hits.extend((float(v), s.ids[i]) for i, v in zip(cand, score, strict=True))
         hits.sort(key=lambda h: (-h[0], h[1]))
         return [(cid, sc) for sc, cid in hits[:k]]
+
+    def _seed_threshold(self, terms: dict[str, _Term], k: int, imp: _Impact, filters) -> float:
+        """A lower bound on the final k-th score: the k-th best full score among a few hundred
+        likely rows (each term's highest-impact rows); 0 when they are fewer than k."""
+        if len(terms) < 2:
+            return 0.0  # a single term is scored in full anyway
+        m = SEED_ROWS
+        found: list[np.ndarray] = []
+        for s in self.segments:
+            mine = [t for t in terms.values() if s.name in t.postings]
+            if not mine:
+                continue
+            cand = np.unique(np.concatenate([s.term_summary(t.name, m, imp)[1] for t in mine]))
+            if not self._full[s.name]:
+                cand = cand[self.alive[s.name][cand]]
+            if filters is not None and len(cand):
+                cand = cand[self._passes(s, cand, filters)]
+            score = np.zeros(len(cand))
+            for t in mine:
+                score += _lookup(cand, t.w, t.postings[s.name], imp, len(s))
+            found.append(score)
+        scores = np.concatenate(found) if found else np.zeros(0)
+        if len(scores) < k:
+            return 0.0
+        return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
     @staticmethod
     def _passes(s: Segment, rows: np.ndarray, filters) -> np.ndarray:

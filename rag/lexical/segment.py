@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,10 @@ class Segment:
     tf: np.ndarray  # uint16 term frequency per posting
     dl: np.ndarray | None = (
         None  # uint16 length of the posting's row: a query reads it in sequence, no gather
+    )
+
+    _summary: dict[tuple, tuple[float, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
@@ -117,6 +121,25 @@ class Segment:
             tf=np.minimum(tf[order], np.iinfo(np.uint16).max).astype(np.uint16),
         )
 
+    def term_summary(self, term: str, m: int, impact) -> tuple[float, np.ndarray]:
+        """(largest impact(tf, dl), the m rows where it is largest, sorted) of the term's postings:
+        its exact BM25 bound and its threshold seeds. Cached per statistics, since a segment
+        never changes and a common term's postings are long."""
+        key = (term, m, impact)
+        got = self._summary.get(key)
+        if got is None:
+            p = self.postings(term)
+            if p is None or not len(p[0]):
+                got = (0.0, np.zeros(0, dtype=np.int32))
+            else:
+                unit = impact.unit(p[1], p[2])
+                at = np.argpartition(-unit, m - 1)[:m] if len(unit) > m else np.arange(len(unit))
+                got = (float(unit.max()), np.sort(np.asarray(p[0])[at]))
+            if len(self._summary) > 100_000:  # entries of statistics long gone
+                self._summary.clear()
+            self._summary[key] = got
+        return got
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(rows, term frequencies, row lengths) of the term's postings, or None when absent."""
         tid = self.vocab.get(term)
@@ -189,7 +212,11 @@ class Segment:
     def load(cls, parent: Path, name: str) -> Segment:
         d = parent / f"seg-{name}"
         meta = json.loads((d / "rows.json").read_text())
-        arrays = {a: np.load(d / f"{a}.npy", mmap_mode="r", allow_pickle=False) for a in _ARRAYS}
+        # Plain ndarray views of the maps: np.memmap runs Python hooks on every slice and result.
+        arrays = {
+            a: np.asarray(np.load(d / f"{a}.npy", mmap_mode="r", allow_pickle=False))
+            for a in _ARRAYS
+        }
         return cls(
             name=name,
             ids=meta["ids"],

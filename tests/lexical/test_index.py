@@ -163,3 +163,62 @@ def test_stemming_is_safe_from_many_threads():
         got = list(pool.map(work, parts))
     for i, part in enumerate(got):
         assert part == expected[i::8]
+
+
+def _random_index(seed: int = 5) -> tuple[LexicalIndex, list[str]]:
+    """Zipf-distributed words over 3 segments with deletions: a few very common terms, a long rare tail."""
+    rng = np.random.default_rng(seed)
+    vocab = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 6)) for _ in range(300)]
+    p = 1.0 / (np.arange(len(vocab)) + 1.0)
+    p /= p.sum()
+    texts = [" ".join(rng.choice(vocab, rng.integers(3, 40), p=p)) for _ in range(3000)]
+    segs = []
+    for off, n in ((0, 2000), (2000, 700), (2700, 300)):
+        idx = range(off, off + n)
+        segs.append(
+            Segment.build(
+                ids=[f"r{i:04d}" for i in idx],
+                sources=[f"s{i % 7}" for i in idx],
+                doc_ids=[f"doc{i % 5}" for i in idx],
+                years=[1940 + i % 30 for i in idx],
+                tokens=[lexical_tokens(texts[i]) for i in idx],
+            )
+        )
+    index = LexicalIndex(segments=segs)
+    index.remove_sources({"s3"})
+    queries = [" ".join(rng.choice(vocab, rng.integers(2, 7))) for _ in range(60)]
+    queries += [f"{vocab[0]} {vocab[1]} {vocab[2]} {vocab[i]}" for i in range(150, 160)]
+    return index, queries
+
+
+@pytest.mark.parametrize(
+    "k,filters",
+    [(30, None), (5, None), (1, None), (10, Filters(doc_ids=["doc1", "doc2"], year_min=1950))],
+)
+def test_pruned_search_equals_full_scoring(monkeypatch, k, filters):
+    """MaxScore pruning skips most postings of common terms, yet returns the exact top k."""
+    import rag.lexical.index as index_mod
+
+    index, queries = _random_index()
+    scored: list[int] = []
+    accumulate = index_mod._accumulate
+
+    def counting(parts, imp, n_rows):
+        scored.append(sum(len(p[0]) for _, p in parts))
+        return accumulate(parts, imp, n_rows)
+
+    monkeypatch.setattr(index_mod, "_accumulate", counting)
+    pruned = [index.search(q, k, filters) for q in queries]
+    pruned_postings = sum(scored)
+    scored.clear()
+    monkeypatch.setattr(index_mod.LexicalIndex, "_seed_threshold", lambda *a: 0.0)  # score all
+    full = [index.search(q, k, filters) for q in queries]
+    full_postings = sum(scored)
+    for q, got, want in zip(queries, pruned, full, strict=True):
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), q
+        # Ids agree except where two rows tie to the last bit.
+        assert {i for i, s in got if s > want[-1][1] + 1e-9} == {
+            i for i, s in want if s > want[-1][1] + 1e-9
+        }, q
+        assert len(got) == len(want)
+    assert pruned_postings < 0.7 * full_postings, (pruned_postings, full_postings)

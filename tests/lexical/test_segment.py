@@ -36,7 +36,9 @@ def test_round_trip_through_disk(tmp_path):
     assert t.ids == s.ids and t.vocab == s.vocab and t.sources == s.sources
     for a in ("indptr", "rows", "tf", "dl", "lengths", "years", "source_idx"):
         assert np.array_equal(np.asarray(getattr(t, a)), getattr(s, a)), a
-    assert isinstance(t.rows, np.memmap), "postings are memory-mapped, shared between processes"
+    # Memory-mapped (shared between processes) yet plain ndarrays (no memmap hooks per slice).
+    assert type(t.rows) is np.ndarray and isinstance(t.rows.base, np.memmap)
+    assert not t.rows.flags.writeable
     assert not list(tmp_path.glob(".tmp-*"))
 
 
