@@ -192,14 +192,21 @@ def _random_index(seed: int = 5) -> tuple[LexicalIndex, list[str]]:
 
 
 @pytest.mark.parametrize(
-    "k,filters",
-    [(30, None), (5, None), (1, None), (10, Filters(doc_ids=["doc1", "doc2"], year_min=1950))],
+    "seed,k,filters",
+    [
+        (5, 30, None),
+        (5, 5, None),
+        (5, 1, None),
+        (5, 10, Filters(doc_ids=["doc1", "doc2"], year_min=1950)),
+        (9, 30, None),
+        (9, 3, Filters(year_max=1960)),
+    ],
 )
-def test_pruned_search_equals_full_scoring(monkeypatch, k, filters):
+def test_pruned_search_equals_full_scoring(monkeypatch, seed, k, filters):
     """MaxScore pruning skips most postings of common terms, yet returns the exact top k."""
     import rag.lexical.index as index_mod
 
-    index, queries = _random_index()
+    index, queries = _random_index(seed)
     scored: list[int] = []
     accumulate = index_mod._accumulate
 
