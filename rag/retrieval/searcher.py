@@ -22,6 +22,7 @@ CANDIDATES = 30
 MMR_LAMBDA = 0.75
 DUPLICATE_SIM = 0.95
 GENERATION_CHECK_S = 2.0
+PARALLEL_LEXICAL_ROWS = 50_000  # from here BM25 (~5 ms at 100k) outweighs the thread's cost
 
 
 @dataclass
@@ -45,6 +46,17 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cadres-lexical")
         return _POOL
+
+
+class _Inline:
+    """The pool's submit/result, run in the caller's thread."""
+
+    def submit(self, fn, *args):
+        self._result = fn(*args)
+        return self
+
+    def result(self):
+        return self._result
 
 
 def _timed(fn):
@@ -88,10 +100,13 @@ class Searcher:
         col = self._col
         t0 = time.perf_counter()
         n = min(max(CANDIDATES, k * 4), max(1, len(lex)))
-        # BM25 needs only the text: it runs on another core while the query is embedded and the
-        # dense index searched (numpy, torch and Chroma release the GIL), so at 1M chunks the
-        # lexical stage costs the wall time only what outlasts embedding plus dense search.
-        lexical_job = _pool().submit(_timed, lambda: [lex.search(q, n, filters) for q in queries])
+        # BM25 needs only the text: on a large index it runs on another core while the query is
+        # embedded and the dense index searched (numpy, torch and Chroma release the GIL), so at
+        # 1M chunks it costs the wall time only what outlasts those. On a small index it runs
+        # inline: there the thread's GIL contention slows the embedding more than BM25 costs.
+        lexical_job = (_pool() if len(lex) >= PARALLEL_LEXICAL_ROWS else _Inline()).submit(
+            _timed, lambda: [lex.search(q, n, filters) for q in queries]
+        )
         qvecs = self.embedder.encode(queries)
         qvec = qvecs[0]
         t["embed_query"] = _ms(t0)

@@ -26,7 +26,9 @@ def test_lexical_matching_folds_diacritics(assistant):
     assert [p.chunk_id for p in plain] == [p.chunk_id for p in macron]
     top = plain[0]
     assert "K\u014dan Maru" in top.text
-    assert top.metadata["lexical_rank"] == 0, "the plain spelling matches the macron spelling lexically"
+    assert top.metadata["lexical_rank"] == 0, (
+        "the plain spelling matches the macron spelling lexically"
+    )
 
 
 def test_unaccented_name_finds_the_accented_passage(assistant):
@@ -59,7 +61,9 @@ def test_doc_id_filter_with_several_documents(assistant):
 
 
 def test_year_range_filter_returns_only_matching_documents(assistant):
-    found = assistant.retrieve("Japanese in the USSR and China", k=10, filters={"year_min": 2020, "year_max": 2022})
+    found = assistant.retrieve(
+        "Japanese in the USSR and China", k=10, filters={"year_min": 2020, "year_max": 2022}
+    )
     assert found
     assert {p.doc_id for p in found} == {"king-muminov-2022"}
     assert all(2020 <= p.metadata["year"] <= 2022 for p in found)
@@ -123,7 +127,31 @@ def test_scores_and_fusion_metadata(assistant, query):
 
 def test_retrieve_is_deterministic(assistant):
     q = QUERIES[0]
-    assert [p.chunk_id for p in assistant.retrieve(q)] == [p.chunk_id for p in assistant.retrieve(q)]
+    assert [p.chunk_id for p in assistant.retrieve(q)] == [
+        p.chunk_id for p in assistant.retrieve(q)
+    ]
+
+
+def test_lexical_stage_in_a_thread_gives_the_same_passages(assistant, monkeypatch):
+    """A large index runs BM25 beside the embedding; the result must not depend on where it ran."""
+    inline = [(p.chunk_id, p.metadata["rrf"]) for q in QUERIES for p in assistant.retrieve(q)]
+    monkeypatch.setattr(searcher_mod, "PARALLEL_LEXICAL_ROWS", 0)
+    threads = set()
+    pool_submit = searcher_mod._pool().submit
+
+    def spy(fn, *args):
+        def run():
+            import threading
+
+            threads.add(threading.current_thread().name)
+            return fn(*args)
+
+        return pool_submit(run)
+
+    monkeypatch.setattr(searcher_mod._pool(), "submit", spy)
+    threaded = [(p.chunk_id, p.metadata["rrf"]) for q in QUERIES for p in assistant.retrieve(q)]
+    assert threaded == inline
+    assert threads and all(t.startswith("cadres-lexical") for t in threads)
 
 
 # ---------------------------------------------------------------- the lexical index stays current
@@ -164,6 +192,8 @@ def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
 
     after = qa.retrieve("Zelkovan quarrymen")
     assert after[0].doc_id == "zelkovan-letters"
-    assert after[0].metadata["lexical_rank"] == 0, "the same Assistant's BM25 index knows the new word"
+    assert after[0].metadata["lexical_rank"] == 0, (
+        "the same Assistant's BM25 index knows the new word"
+    )
     assert after[0].metadata["bm25"] > 0
     assert len(qa.searcher.lexical()) == 2
