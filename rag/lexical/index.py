@@ -48,18 +48,6 @@ class _Term:
     name: str
     w: float  # query count x idf
     postings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # segment name -> postings
-    df: int
-    _ub: float | None = None
-
-    def bound(self, segments: list[Segment], imp: _Impact) -> float:
-        """The term's largest contribution to any row (deleted rows included: still a bound)."""
-        if self._ub is None:
-            self._ub = self.w * max(
-                s.term_summary(self.name, SEED_ROWS, imp)[0]
-                for s in segments
-                if s.name in self.postings
-            )
-        return self._ub
 
 
 def _accumulate(parts, imp: _Impact, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,10 +75,10 @@ def _lookup(cand: np.ndarray, w: float, postings, imp: _Impact, n_rows: int) -> 
         return dense[cand].astype(np.float64)
     out = np.zeros(len(cand))
     pos = np.minimum(np.searchsorted(rows, cand), len(rows) - 1)
-    found = np.asarray(rows)[pos] == cand
+    found = rows[pos] == cand
     if found.any():
         at = pos[found]
-        out[found] = imp(w, np.asarray(tf)[at], np.asarray(dl)[at])
+        out[found] = imp(w, tf[at], dl[at])
     return out
 
 
@@ -191,8 +179,8 @@ class LexicalIndex:
 
         Exact top k with MaxScore pruning, because at 1M chunks the common query terms
         ("Japanese", "Soviet") have postings in half the store and scoring them all costs tens
-        of ms: a threshold theta (the k-th best full score among the rows of the rarest term) is
-        taken first; the low-weight terms whose upper bounds sum below theta cannot lift a row
+        of ms: a threshold theta (the k-th best full score among each term's highest-impact rows)
+        is taken first; the low-weight terms whose upper bounds sum below theta cannot lift a row
         into the top k on their own, so only rows holding a high-weight term are candidates,
         and the low-weight terms are looked up for those rows alone (postings are sorted by
         row). Scores equal the unpruned ones; with no useful theta every term is scored in full.
@@ -207,9 +195,7 @@ class LexicalIndex:
             ]
             df = sum(self._live(s, p[0]) for s, p in got)
             if df:
-                terms[term] = _Term(
-                    term, q[term] * self.idf(df), dict((s.name, p) for s, p in got), df
-                )
+                terms[term] = _Term(term, q[term] * self.idf(df), {s.name: p for s, p in got})
         if not terms:
             return []
         imp = _Impact(K1 * (1 - B), K1 * B / self.avgdl)
@@ -217,14 +203,24 @@ class LexicalIndex:
         theta = self._seed_threshold(terms, k, imp, filters if active else None)
         # Contributions are float32: a bound (float64) may sit up to ~1e-7 below what a row gets.
         cut = theta * (1 - 1e-5)
+        # Each term's largest contribution to any row (deleted rows included: still a bound).
+        bound = {
+            t: terms[t].w
+            * max(
+                s.term_summary(t, SEED_ROWS, imp)[0]
+                for s in self.segments
+                if s.name in terms[t].postings
+            )
+            for t in terms
+        }
         lazy: list[str] = []  # low-weight terms whose bounds together stay below theta
-        for term in sorted(terms, key=lambda t: terms[t].bound(self.segments, imp)):
-            if sum(terms[t].bound(self.segments, imp) for t in [*lazy, term]) >= cut:
+        for term in sorted(terms, key=bound.get):
+            if sum(bound[t] for t in [*lazy, term]) >= cut:
                 break
             lazy.append(term)
         eager = [t for t in terms if t not in lazy]
         lazy.reverse()  # largest bound first, so each lookup lets the next one prune harder
-        rest = [sum(terms[t].bound(self.segments, imp) for t in lazy[i:]) for i in range(len(lazy))]
+        rest = [sum(bound[t] for t in lazy[i:]) for i in range(len(lazy))]
         hits: list[tuple[float, str]] = []
         for s in self.segments:
             parts = [
@@ -261,13 +257,14 @@ class LexicalIndex:
         likely rows (each term's highest-impact rows); 0 when they are fewer than k."""
         if len(terms) < 2:
             return 0.0  # a single term is scored in full anyway
-        m = SEED_ROWS
         found: list[np.ndarray] = []
         for s in self.segments:
             mine = [t for t in terms.values() if s.name in t.postings]
             if not mine:
                 continue
-            cand = np.unique(np.concatenate([s.term_summary(t.name, m, imp)[1] for t in mine]))
+            cand = np.unique(
+                np.concatenate([s.term_summary(t.name, SEED_ROWS, imp)[1] for t in mine])
+            )
             if not self._full[s.name]:
                 cand = cand[self.alive[s.name][cand]]
             if filters is not None and len(cand):
