@@ -287,11 +287,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
         for mode in results:  # the kept run's figures for the sizes it passed, marked as such
             f = data_dir.parent / f"{mode}-{size}.json"
             if f.exists():
-                got = {**json.loads(f.read_text()), "earlier_run": True}
-                if size == 0:
-                    results[mode]["none"] = got
-                else:
-                    results[mode]["sizes"].append(got)
+                _record(results[mode], size, {**json.loads(f.read_text()), "earlier_run": True})
     env = {**os.environ, "PYTHONPATH": str(c.ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t_start = time.perf_counter()
     try:
@@ -312,10 +308,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
                     continue
                 got = json.loads(out.read_text())
                 got["worker_wall_s"] = time.perf_counter() - t0
-                if size == 0:
-                    results[mode]["none"] = got
-                else:
-                    results[mode]["sizes"].append(got)
+                _record(results[mode], size, got)
                 if mode == "embedded" and keep_store:
                     reached_file.write_text(json.dumps(size))
     except RuntimeError as e:
@@ -324,6 +317,14 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
         if not keep_store:
             shutil.rmtree(data_dir.parent, ignore_errors=True)
     return report(results, sizes, skipped, passes, quick, time.perf_counter() - t_start)
+
+
+def _record(res: dict, size: int, got: dict) -> None:
+    """One worker's figures into its mode's results: size 0 is the corpus-only baseline."""
+    if size == 0:
+        res["none"] = got
+    else:
+        res["sizes"].append(got)
 
 
 def report(results: dict, sizes: list[int], skipped: list[int], passes: int, quick: bool, wall_s: float) -> dict:
@@ -375,7 +376,7 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
         "keeps the figures steady when anything else runs on the second core, and is what `cadres serve` workers use).",
         "",
         f"Search = `Searcher.search(query, k={K})` (embed query then Chroma dense top-30, with BM25 top-30 running beside "
-        "them in a second thread; then RRF and MMR), wall time per "
+        "them in a second thread from 50,000 rows up and inline below; then RRF and MMR), wall time per "
         f"query in ms; p50/p95 over the dev queries of a pass, median [min–max] over {passes} measured pass(es) after a "
         "warm-up pass. \"w/o query embedding\" = search minus its embed_query stage (the part that depends on the store). "
         "lexical = BM25's own time in its thread; lexical wait = what of it outlasted embedding plus dense search. "
