@@ -7,25 +7,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from rag.answering import extractive
-from rag.answering.evidence import gather
 from rag.answering.followup import combine_turns, follow_up_alone
-from rag.answering.refusal import Signals, expected_type, has_type, should_refuse
-from rag.answering.slots import slot_fit
-from rag.answering.terms import coverage, focus_term, key_terms, soft_coverage, term_match
-from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
 from rag.models import Answer, Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings, get_settings
-from rag.text import lexical_tokens
 
 if TYPE_CHECKING:
+    from rag.answering.evidence import Evidence
     from rag.retrieval.searcher import Retrieval, Searcher
-
-
-SOFT_CANDIDATES = 4  # sentences checked for paraphrased question words
-SLOT_CANDIDATES = 8  # best-scored sentences searched for one that fills the question's answer slot
 
 
 class QuestionError(ValueError):
@@ -118,13 +108,16 @@ class Assistant:
             raise QuestionError("k: must be between 1 and 50")
         flt = Filters.coerce(filters)
         if self.mode == "llm":
-            yield from self.llm_answerer().stream(self, q, history, k, flt, t0)
+            llm = self.llm_answerer()
+            query = llm.rewrite(q, history)
+            retrieval = self.searcher.search(query, k, flt)
+            yield from llm.stream(lambda qy, r: self.evidence(q, qy, r), q, query, retrieval, t0)
             return
         query = combine_turns(q, history)
         retrieval = self.searcher.search(query, k, flt, also=follow_up_alone(q, history))
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
-        answer = self._extractive(q, query, retrieval)
+        answer = self._extractive(q, query, retrieval, k, flt, follow_up_alone(q, history))
         for piece in _pieces(answer.answer):
             yield TokenEvent(text=piece)
         answer.timings_ms = {
@@ -134,41 +127,18 @@ class Assistant:
         }
         yield AnswerEvent(answer=answer)
 
-    # ------------------------------------------------------------ extractive
-    def evidence_signals(self, question: str, query: str, retrieval: Retrieval):
-        """Sentences, their scores and the refusal signals; shared by both answerers."""
-        lex = self.searcher.lexical()
-        terms = key_terms(query, lex)
-        sentences = gather(self.store, retrieval.passages)
-        scored = extractive.score_sentences(sentences, retrieval.query_vec, terms)
-        evidence_tokens: set[str] = set()
-        for p in retrieval.passages:
-            evidence_tokens.update(lexical_tokens(f"{p.metadata.get('title', '')} {p.text}"))
-        kind = expected_type(question)
-        total = sum(t.weight for t in terms) or 1.0
-        typed = [s for s in scored[:SOFT_CANDIDATES] if has_type(s.sentence.text, kind, question)]
-        words = self._word_vectors()
-        focus = focus_term(terms)
-        missing = [t for t in terms if t.token not in evidence_tokens]
-        fit = slot_fit(question, terms, [s.sentence.text for s in scored[:SLOT_CANDIDATES]], words)
-        signals = Signals(
-            support=round(scored[0].score, 4) if scored else 0.0,
-            top_sentence_sim=round(max((s.sim for s in scored), default=0.0), 4),
-            top_passage_sim=round(max((p.score for p in retrieval.passages), default=0.0), 4),
-            evidence_coverage=round(coverage(terms, evidence_tokens), 4),
-            sentence_coverage=round(max((s.coverage for s in scored), default=0.0), 4),
-            typed_coverage=round(max((s.coverage for s in scored if has_type(s.sentence.text, kind, question)), default=0.0), 4),
-            soft_coverage=round(max((soft_coverage(terms, s.sentence.text, words) for s in typed), default=0.0), 4),
-            focus_match=round(max((term_match(focus, s.sentence.text, words) for s in typed), default=0.0), 4)
-            if focus
-            else 1.0,
-            missing_specific=float(sum(1 for t in missing if t.specific)),
-            unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
-            slot_fit=fit.fit,
-            slot=fit.slot.value if fit.slot else None,
-            missing=[t.token for t in missing],
-        )
-        return scored, signals
+    # ------------------------------------------------------------ hand-over to the answering layer
+    def evidence(self, question: str, query: str, retrieval: Retrieval, model=None) -> Evidence:
+        """Scored sentences, signals and verdict for a retrieval; shared by both answerers."""
+        from rag.answering.answer import gather
+
+        return gather(question, query, retrieval, self.store, self.searcher.lexical(), self._word_vectors(), model)
+
+    def outside_filter(self, question: str, query: str, k: int, flt: Filters | None, also=()) -> Evidence | None:
+        """When a filter is set, the evidence without it: does the corpus answer outside the filter?"""
+        if flt is None or flt.is_empty():
+            return None
+        return self.evidence(question, query, self.searcher.search(query, k, None, also=also))
 
     def _word_vectors(self):
         if self._words is None:
@@ -177,23 +147,13 @@ class Assistant:
             self._words = WordVectors(self.searcher.embedder)
         return self._words
 
-    def _extractive(self, question: str, query: str, retrieval: Retrieval) -> Answer:
-        scored, signals = self.evidence_signals(question, query, retrieval)
-        refuse, reason = should_refuse(signals)
-        if refuse or not scored:
-            return self.refusal(question, query, retrieval.passages, reason or "no evidence", signals, "extractive")
-        text, citations = extractive.compose(extractive.select(scored), retrieval.passages)
-        return Answer(question=question, answer=text, citations=citations, mode="extractive", query=query)
+    def _extractive(self, question: str, query: str, retrieval: Retrieval, k: int, flt, also) -> Answer:
+        from rag.answering.answer import extractive_answer, refusal_answer
 
-    def refusal(self, question, query, passages, reason, signals: Signals | None, mode) -> Answer:
-        closest = _closest(passages)
-        text = "The corpus does not answer this question"
-        text += f" ({reason})." if reason else "."
-        if closest:
-            text += " The closest sources are: " + "; ".join(closest) + "."
-        return Answer(
-            question=question, answer=text, refused=True, mode=mode, query=query, closest_sources=closest
-        )
+        ev = self.evidence(question, query, retrieval)
+        if ev.verdict and ev.verdict.answerable:
+            return extractive_answer(ev)
+        return refusal_answer(ev, "extractive", outside=self.outside_filter(question, query, k, flt, also))
 
     # ------------------------------------------------------------ corpus status
     def status(self) -> dict:
@@ -226,19 +186,6 @@ class Assistant:
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(f"question: longer than {self.settings.max_question_chars} characters")
         return question.strip()
-
-
-def _closest(passages: list[Passage], n: int = 3) -> list[str]:
-    out: list[str] = []
-    for p in passages:
-        m = p.metadata
-        authors = [a for a in str(m.get("authors", "")).split("; ") if a]
-        label = f"{author_date(authors, m.get('year'), p.page, str(m.get('title', '')))} ({m.get('title', p.doc_id)})"
-        if label not in out:
-            out.append(label)
-        if len(out) >= n:
-            break
-    return out
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -42,6 +42,7 @@ class Citation(BaseModel):
     year: int | None = None
     page: int | None = None
     quote: str
+    quotes: list[str] = Field(default_factory=list, description="Every sentence the answer quoted from this passage, verbatim.")
     score: float = 0.0
     container: str | None = None
     url: str | None = None

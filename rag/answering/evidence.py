@@ -1,18 +1,55 @@
-"""Candidate sentences of the retrieved passages, with the vectors embedded at ingest."""
+"""Evidence: what the retrieved passages hold for one question, and the verdict on it.
+
+Built once per question in the answering layer and consumed by both answerers: the scored
+candidate sentences (with the vectors embedded at ingest), the signals the verdict reads, and the
+verdict itself with its reason.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answering.fillers import fillers
+from rag.answering.nlp import annotate_many
+from rag.answering.question import Asked, Slot
+from rag.answering.terms import Term, coverage, term_match
 from rag.models import Passage
 from rag.safety import has_markup
-from rag.store import Store
+from rag.text import lexical_tokens
 
-_URL = re.compile(r"https?://|www\.|<[a-z]+://")
+_URL = re.compile(r"https?://|www\.|<[a-z]+://|\bdoi:|\b10\.\d{4,}/")
 _END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+# Reference-list entries: "Brown, J. D. J. 2014." / "- J. D. J. Brown review, Monumenta ..." / "pp. 12-30".
+_REFERENCE = re.compile(
+    r"^\s*(-\s*)?(\[\d+\]|\d+\.)?\s*([A-Z][\w'\u2019-]+,\s+([A-Z]\.\s*){1,3}|([A-Z]\.\s*){1,3}[A-Z][\w'\u2019-]+(,| review| and| ed\.))"
+    r"|\b(pp?\.\s*\d|vol\.\s*\d|ISBN|ISSN|et al\.,? \(?\d{4}|\(\d{4}\)\.|\d{4}\)\. [A-Z])"
+    r"|\b(eds?\.|trans\.|[Pp]ress),?\s*(\d{4}|[A-Z][a-z]+:)"
+)
+# Web-portal boilerplate, in any corpus scraped from a page.
+_BOILERPLATE = re.compile(
+    r"research output|cite this|dive into the research topics|all rights reserved|terms of (use|service)|"
+    r"privacy policy|cookie|retrieved \w+ \d|accessed( on)? \d|share this|download (pdf|citation)|"
+    r"sign in|log in|subscribe|copyright ©|©|powered by|jump to (navigation|search)|from wikipedia, the free|"
+    r"this article (is about|needs)|click here|read more|skip to (main )?content|fingerprint",
+    re.I,
+)
+# Sentences about the document rather than the subject: "These notes cover the Khabarovsk trial."
+_META = re.compile(
+    r"^(these|this|the following|the present) (notes?|pages?|sections?|entry|entries|chapter|summary|overview|"
+    r"document|file|record)\b|^see also\b|^for (more|further) (details|information)\b",
+    re.I,
+)
+_REFERENCE_HEADING = re.compile(
+    r"^\s*(#+\s*)?(references|bibliography|works cited|sources|notes|footnotes|further reading|external links|"
+    r"literature|citations)\s*:?\s*$",
+    re.I | re.M,
+)
+SLOT_CANDIDATES = 8  # best-scored sentences searched for one that fills the question's slot
+TERM_WEIGHT = 0.35
+RANK_WEIGHT = 0.04
 
 
 @dataclass
@@ -29,26 +66,153 @@ class Sentence:
         return self.text[2:] if self.text.startswith("- ") else self.text
 
 
+@dataclass
+class Scored:
+    sentence: Sentence
+    sim: float
+    score: float
+    coverage: float = 0.0
+    filled: bool = True  # holds a filler of the asked kind
+    entity: float = 1.0  # share of the question's names and numbers in the sentence and the one before
+    attribute: float = 1.0  # (soft) share of its plain words there
+
+
+@dataclass
+class Signals:
+    """What the verdict reads. Each is defined for questions and documents in general."""
+
+    best_sim: float = 0.0  # closest sentence (cosine)
+    passage_sim: float = 0.0  # closest passage
+    evidence_coverage: float = 0.0  # IDF-weighted share of key terms anywhere in the passages
+    unknown_weight: float = 0.0  # share of key-term weight the corpus never uses
+    entity: float = 1.0  # best candidate's share of the question's names and numbers
+    attribute: float = 0.0  # best candidate's (soft) share of the plain words
+    fit: float = 0.0  # one sentence with a filler, the names and the plain words together
+    slot: str | None = None
+    missing: list[str] = field(default_factory=list)  # the question's own words absent from the evidence
+    unknown: list[str] = field(default_factory=list)  # ... absent from the whole corpus
+
+    def vector(self, features: tuple[str, ...]) -> list[float]:
+        return [float(getattr(self, f)) for f in features]
+
+
+@dataclass
+class Verdict:
+    answerable: bool
+    probability: float
+    reason: str = ""
+
+
+@dataclass
+class Evidence:
+    question: str
+    query: str
+    asked: Asked
+    passages: list[Passage]
+    sentences: list[Scored]  # best first
+    all_sentences: list[Sentence]  # every prose sentence of the passages, in passage order
+    signals: Signals
+    verdict: Verdict | None = None
+
+
 def is_prose(text: str) -> bool:
-    """Headings, reference-list lines and fragments make poor answers."""
+    """Headings, reference-list lines, boilerplate and fragments make poor answers."""
     words = text.split()
     if len(words) < 5 or _URL.search(text) or has_markup(text) or text.rstrip().endswith("?"):
         return False  # a question (often a heading) answers nothing
+    if _REFERENCE.search(text) or _BOILERPLATE.search(text) or _META.search(text):
+        return False
     return bool(_END.search(text.strip())) or len(words) > 14
 
 
-def gather(store: Store, passages: list[Passage]) -> list[Sentence]:
+def _reference_start(text: str) -> int:
+    """Offset of a references/bibliography heading in a chunk; sentences after it are never quoted."""
+    m = _REFERENCE_HEADING.search(text)
+    return m.start() if m else len(text) + 1
+
+
+def gather(store, passages: list[Passage]) -> list[Sentence]:
     if not passages:
         return []
     pos = {p.chunk_id: i for i, p in enumerate(passages)}
     got = store.sentences().get(
         where={"chunk_id": {"$in": list(pos)}}, include=["documents", "metadatas", "embeddings"]
     )
+    cut = {i: _reference_start(p.text) for i, p in enumerate(passages)}
+    titles = {i: str(p.metadata.get("title", "")).strip().casefold() for i, p in enumerate(passages)}
     out = []
     for text, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True):
         i = pos.get(meta["chunk_id"])
-        if i is None or not is_prose(text):
+        if i is None or not is_prose(text) or int(meta["start"]) > cut[i]:
             continue
+        if titles[i] and text.strip().casefold().startswith(titles[i]):
+            continue  # the document's title line
         out.append(Sentence(text, i, int(meta["start"]), int(meta["end"]), np.asarray(vec, dtype=np.float32)))
     out.sort(key=lambda s: (s.passage, s.start))
     return out
+
+
+def previous(sentences: list[Sentence], s: Sentence) -> Sentence | None:
+    """The sentence before `s` in its passage (among the prose sentences)."""
+    prev = None
+    for c in sentences:
+        if c.passage == s.passage and c.start < s.start:
+            prev = c
+    return prev
+
+
+def score_sentences(sentences: list[Sentence], qvec: np.ndarray, terms: list[Term]) -> list[Scored]:
+    if not sentences:
+        return []
+    sims = np.vstack([s.vec for s in sentences]) @ qvec
+    out = []
+    for s, sim in zip(sentences, sims, strict=True):
+        cov = coverage(terms, set(lexical_tokens(s.text)))
+        out.append(Scored(s, float(sim), float(sim) + TERM_WEIGHT * cov + RANK_WEIGHT / (1 + s.passage), cov))
+    out.sort(key=lambda x: -x.score)
+    return out
+
+
+def _soft_share(terms: list[Term], text: str, words) -> float:
+    total = sum(t.weight for t in terms)
+    if not total:
+        return 1.0
+    return sum(t.weight * term_match(t, text, words) for t in terms) / total
+
+
+def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, store, words) -> Evidence:
+    """Scored sentences and signals; the verdict is added by verdict.decide."""
+    sentences = gather(store, passages)
+    scored = score_sentences(sentences, qvec, asked.terms)
+    evidence_tokens: set[str] = set()
+    for p in passages:
+        evidence_tokens.update(lexical_tokens(f"{p.metadata.get('title', '')} {p.text}"))
+    terms = asked.terms
+    total = sum(t.weight for t in terms) or 1.0
+    entity_terms, attribute_terms = asked.entity_terms, asked.attribute_terms
+    slot = asked.slot if asked.slot is not Slot.REASON else None
+    top = scored[:SLOT_CANDIDATES]
+    anns = annotate_many([c.sentence.text for c in top]) if slot else []
+    best_fit = 0.0
+    for i, c in enumerate(top):
+        prev = previous(sentences, c.sentence)
+        window = f"{prev.text if prev else ''} {c.sentence.text} {passages[c.sentence.passage].metadata.get('title', '')}"
+        c.entity = coverage(entity_terms, set(lexical_tokens(window))) if entity_terms else 1.0
+        c.attribute = _soft_share(attribute_terms, c.sentence.text, words)
+        c.filled = bool(fillers(anns[i], slot, asked.text)) if slot else True
+        best_fit = max(best_fit, float(c.filled) * c.entity * c.attribute)
+    best = max(top, key=lambda c: (c.entity * c.attribute, c.score), default=None)
+    missing = [t for t in terms if t.token not in evidence_tokens]
+    signals = Signals(
+        best_sim=round(max((s.sim for s in scored), default=0.0), 4),
+        passage_sim=round(max((p.score for p in passages), default=0.0), 4),
+        evidence_coverage=round(coverage(terms, evidence_tokens), 4),
+        unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
+        entity=round(best.entity, 4) if best else 0.0,
+        attribute=round(best.attribute, 4) if best else 0.0,
+        fit=round(best_fit, 4),
+        slot=asked.slot.value if asked.slot else None,
+        missing=[t.word for t in missing],
+        unknown=[t.word for t in terms if not t.known],
+    )
+    return Evidence(asked.text, query, asked, passages, scored, sentences, signals)

@@ -1,82 +1,120 @@
-"""The offline answerer: the best sentences of the retrieved passages, each cited where it stands."""
+"""The offline answerer: the sentences of the evidence that answer the question, each cited where
+it stands.
+
+Selection is question-focused: it starts from the sentence that best binds the question's names,
+words and asked-for filler, adds close runners-up, then makes sure every facet of the question is
+covered (both sides of a comparison; the "who" of "When ..., and who ...?"). A sentence that leans
+on the one before it ("In contrast, ...", "This ...") brings that one along. Sentences of one
+passage share one [n].
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 
 import numpy as np
 
-from rag.answering.evidence import Sentence
-from rag.answering.terms import Term, coverage
+from rag.answering.evidence import Evidence, Scored, Sentence, previous
+from rag.answering.fillers import fillers
+from rag.answering.nlp import annotate_many
 from rag.models import Citation, Passage
 from rag.text import lexical_tokens
 
 MAX_SENTENCES = 5
-MIN_SENTENCES = 2
-RELATIVE_CUTOFF = 0.78
-SECOND_CUTOFF = 0.6
+RELATIVE_CUTOFF = 0.85
+FACET_CUTOFF = 0.55
 REPEAT_SIM = 0.86
-TERM_WEIGHT = 0.35
-RANK_WEIGHT = 0.04
+FILL_BONUS = 0.15
+_LEANS = re.compile(
+    r"^(in contrast|by contrast|however|this|these|that|those|such|it|its|they|their|them|he|she|his|her|"
+    r"thus|therefore|hence|consequently|as a result|moreover|furthermore|in addition|also|but|yet|still|"
+    r"instead|meanwhile|similarly|likewise|nevertheless|nonetheless|accordingly|otherwise|then|there|the latter|"
+    r"the former|both|neither|on the other hand|even so)\b",
+    re.I,
+)
 
 
-@dataclass
-class Scored:
-    sentence: Sentence
-    sim: float
-    score: float
-    coverage: float = 0.0
+def _anchor_score(c: Scored) -> float:
+    return c.score + FILL_BONUS * float(c.filled) * c.entity * c.attribute
 
 
-def score_sentences(sentences: list[Sentence], qvec: np.ndarray, terms: list[Term]) -> list[Scored]:
-    if not sentences:
+def select(ev: Evidence) -> list[Scored]:
+    """The anchor sentence, close runners-up, then one sentence per uncovered facet."""
+    if not ev.sentences:
         return []
-    sims = np.vstack([s.vec for s in sentences]) @ qvec
-    out = []
-    for s, sim in zip(sentences, sims, strict=True):
-        cov = coverage(terms, set(lexical_tokens(s.text)))
-        out.append(Scored(s, float(sim), float(sim) + TERM_WEIGHT * cov + RANK_WEIGHT / (1 + s.passage), cov))
-    out.sort(key=lambda x: -x.score)
-    return out
-
-
-def select(scored: list[Scored]) -> list[Scored]:
-    """2–5 sentences: the best, then those close to it in score, never two that say the same."""
-    if not scored:
-        return []
-    best = scored[0].score
-    chosen: list[Scored] = [scored[0]]
-    for cand in scored[1:]:
-        if len(chosen) >= MAX_SENTENCES:
+    ranked = sorted(ev.sentences, key=lambda c: -_anchor_score(c))
+    best = ranked[0]
+    chosen: list[Scored] = [best]
+    for cand in ranked[1:]:
+        if len(chosen) >= 3:
             break
-        floor = SECOND_CUTOFF if len(chosen) < MIN_SENTENCES else RELATIVE_CUTOFF
-        if cand.score < floor * best:
+        if _anchor_score(cand) < RELATIVE_CUTOFF * _anchor_score(best):
             break
-        if any(
-            float(np.dot(cand.sentence.vec, c.sentence.vec)) > REPEAT_SIM or cand.sentence.display == c.sentence.display
-            for c in chosen
-        ):
+        if not _repeats(cand, chosen):
+            chosen.append(cand)
+    for facet in ev.asked.facets:
+        if any(_covers(c, facet, ev.question) for c in chosen):
             continue
-        chosen.append(cand)
+        for cand in ranked:
+            if len(chosen) >= MAX_SENTENCES or cand.score < FACET_CUTOFF * best.score:
+                break
+            if cand not in chosen and not _repeats(cand, chosen) and _covers(cand, facet, ev.question):
+                chosen.append(cand)
+                break
     return chosen
 
 
-def compose(chosen: list[Scored], passages: list[Passage]) -> tuple[str, list[Citation]]:
-    """Order for reading: documents by their best sentence, sentences in document order; cite each."""
-    doc_rank: dict[str, int] = {}
-    for c in chosen:
-        doc_rank.setdefault(passages[c.sentence.passage].doc_id, len(doc_rank))
+def _repeats(cand: Scored, chosen: list[Scored]) -> bool:
+    return any(
+        float(np.dot(cand.sentence.vec, c.sentence.vec)) > REPEAT_SIM or cand.sentence.display == c.sentence.display
+        for c in chosen
+    )
 
-    def position(c: Scored) -> tuple:
-        p = passages[c.sentence.passage]
-        return (doc_rank[p.doc_id], int(p.metadata.get("char_start", 0)) + c.sentence.start)
 
+def _covers(c: Scored, facet, question: str) -> bool:
+    if facet.terms:
+        toks = set(lexical_tokens(c.sentence.text))
+        if not any(t.token in toks for t in facet.terms):
+            return False
+    if facet.slot is not None:
+        return bool(fillers(annotate_many([c.sentence.text])[0], facet.slot, question))
+    return True
+
+
+def with_leaning(chosen: list[Sentence], all_sentences: list[Sentence]) -> list[Sentence]:
+    """Each sentence that opens by pointing back brings the sentence before it."""
+    out = list(chosen)
+    for s in chosen:
+        cur = s
+        for _ in range(2):
+            if not _LEANS.match(cur.display):
+                break
+            prev = previous(all_sentences, cur)
+            if prev is None or prev in out:
+                break
+            out.append(prev)
+            cur = prev
+    return out
+
+
+def compose(chosen: list[Scored], ev: Evidence) -> tuple[str, list[Citation]]:
+    """Order for reading: passages by their best sentence, sentences in document order; one [n] a passage."""
+    passages = ev.passages
+    sims = {id(c.sentence): c.sim for c in ev.sentences}
+    sentences = with_leaning([c.sentence for c in chosen], ev.all_sentences)
+    order: dict[int, int] = {}
+    for s in [c.sentence for c in chosen] + sentences:
+        order.setdefault(s.passage, len(order))
+    by_passage: dict[int, list[Sentence]] = {}
+    for s in sentences:
+        by_passage.setdefault(s.passage, []).append(s)
     parts, citations = [], []
-    for n, c in enumerate(sorted(chosen, key=position), start=1):
-        p = passages[c.sentence.passage]
-        quote = c.sentence.display
-        citations.append(citation(n, p, quote, c.sim))
-        parts.append(with_marker(quote, n))
+    for n, pi in enumerate(sorted(by_passage, key=lambda i: order[i]), start=1):
+        group = sorted(by_passage[pi], key=lambda s: s.start)
+        quotes = [s.display for s in group]
+        score = max(sims.get(id(s), 0.0) for s in group)
+        citations.append(citation(n, passages[pi], quotes, score))
+        parts.extend(with_marker(q, n) for q in quotes)
     return " ".join(parts), citations
 
 
@@ -87,8 +125,9 @@ def with_marker(sentence: str, n: int) -> str:
     return f"{s} [{n}]"
 
 
-def citation(n: int, p: Passage, quote: str, score: float) -> Citation:
+def citation(n: int, p: Passage, quotes: list[str] | str, score: float) -> Citation:
     m = p.metadata
+    quotes = [quotes] if isinstance(quotes, str) else quotes
     authors = [a for a in str(m.get("authors", "")).split("; ") if a]
     return Citation(
         n=n,
@@ -98,7 +137,8 @@ def citation(n: int, p: Passage, quote: str, score: float) -> Citation:
         authors=authors,
         year=m.get("year"),
         page=p.page,
-        quote=quote,
+        quote=quotes[0],
+        quotes=quotes,
         score=round(score, 4),
         container=m.get("container"),
         url=m.get("url") or (f"https://doi.org/{m['doi']}" if m.get("doi") else None),

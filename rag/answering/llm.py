@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from rag.answering.extractive import citation
 from rag.answering.followup import REWRITE_PROMPT, combine_turns
-from rag.answering.refusal import should_refuse
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, TokenEvent
 from rag.models import Answer, Citation, Passage
@@ -25,7 +24,7 @@ from rag.settings import Settings
 from rag.text import lexical_tokens, split_sentences
 
 if TYPE_CHECKING:
-    from rag.assistant import Assistant
+    from rag.answering.evidence import Evidence
 
 # Share of a sentence's content words that must occur in the cited passage. Calibrated on the
 # scripted replies in tests/answering/test_llm.py: paraphrases of a passage score 0.55-0.9, a sentence
@@ -166,15 +165,16 @@ class LLMAnswerer:
         except Exception:
             return combine_turns(question, history)
 
-    def stream(self, qa: Assistant, question: str, history: list[str], k: int, filters, t0: float) -> Iterator:
-        query = self.rewrite(question, history)
-        retrieval = qa.searcher.search(query, k, filters)
+    def stream(self, evidence_for, question: str, query: str, retrieval, t0: float) -> Iterator:
+        """`evidence_for(query, retrieval)` builds the Evidence (the Assistant's hand-over); the
+        answerer itself never reaches back into the Assistant."""
+        from rag.answering.answer import refusal_answer
+
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
-        _, signals = qa.evidence_signals(question, query, retrieval)
-        refuse, reason = should_refuse(signals)
-        if refuse or not retrieval.passages:
-            ans = qa.refusal(question, query, retrieval.passages, reason or "no evidence", signals, "llm")
+        ev: Evidence = evidence_for(query, retrieval)
+        if not (ev.verdict and ev.verdict.answerable) or not retrieval.passages:
+            ans = refusal_answer(ev, "llm")
         else:
             pieces: list[str] = []
             shown = ""
@@ -192,11 +192,11 @@ class LLMAnswerer:
                 yield TokenEvent(text=raw[len(shown):])
             raw = raw.strip()
             if not raw or raw.upper().startswith(NOT_IN_CORPUS):
-                ans = qa.refusal(question, query, retrieval.passages, "the model found no answer in the passages", signals, "llm")
+                ans = refusal_answer(ev, "llm", "the model found no answer in the passages")
             else:
                 text, cites, unsupported = check_citations(raw, retrieval.passages)
                 if not cites:
-                    ans = qa.refusal(question, query, retrieval.passages, "no sentence of the model's answer was supported by a passage", signals, "llm")
+                    ans = refusal_answer(ev, "llm", "no sentence of the model's answer was supported by a passage")
                     ans.unsupported = unsupported
                 else:
                     ans = Answer(

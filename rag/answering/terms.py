@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from rag.lexical import LexicalIndex
-from rag.text import lexical_tokens, stem
+from rag.text import fold, lexical_tokens, stem
 
 # Words that shape a question but never carry its subject.
 QUESTION_WORDS = frozenset(
@@ -26,14 +26,17 @@ class Term:
     word: str = ""  # the folded surface form, for word-level similarity
 
 
-def key_terms(question: str, index: LexicalIndex) -> list[Term]:
+def key_terms(question: str, index: LexicalIndex, specific: set[str] | None = None) -> list[Term]:
+    """`specific`: folded words the tagger found to be names or numbers (see question.analyse);
+    without it, digits and capitalised words after the first count as specific."""
     n = max(1, len(index))
-    caps = {
-        t
-        for i, w in enumerate(re.findall(r"[\w'\u2019-]+", question))
-        if i > 0 and w[:1].isupper()
-        for t in lexical_tokens(w)
-    }
+    if specific is None:
+        specific = {
+            fold(w)
+            for i, w in enumerate(re.findall(r"[\w'\u2019-]+", question))
+            if (i > 0 and w[:1].isupper()) or w[:1].isdigit()
+        }
+    spec_tokens = {t for w in specific for t in lexical_tokens(w, keep_stopwords=True, stemmed=False)}
     out: dict[str, Term] = {}
     for word in lexical_tokens(question, stemmed=False):
         tok = stem(word) if word[:1].isalpha() else word
@@ -41,7 +44,7 @@ def key_terms(question: str, index: LexicalIndex) -> list[Term]:
             continue
         df = index.doc_freq(tok)
         weight = math.log(1 + n / (df + 1))
-        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or tok in caps, df > 0, word)
+        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or word in spec_tokens, df > 0, word)
     return list(out.values())
 
 

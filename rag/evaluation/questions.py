@@ -16,6 +16,7 @@ class Question(BaseModel):
     history: list[str] = Field(default_factory=list)
     answer: str | None = None
     gold_doc_ids: list[str] = Field(default_factory=list)
+    unanswerable_kind: str | None = Field(None, description="attribute-absent, entity-swapped, date-shifted ...")
 
     @field_validator("id", mode="before")
     @classmethod

@@ -1,0 +1,67 @@
+"""From a retrieval to an Answer: evidence and verdict, then the extractive answer or a refusal.
+
+The Assistant retrieves and hands over here; both answerers read the same Evidence.
+"""
+
+from __future__ import annotations
+
+from rag.answering import extractive
+from rag.answering.evidence import Evidence, build
+from rag.answering.question import analyse
+from rag.answering.verdict import Model, decide
+from rag.citing import author_date
+from rag.models import Answer, Passage
+
+REFUSAL_OPENING = "The corpus does not answer this question"
+
+
+def gather(question: str, query: str, retrieval, store, lexical, words, model: Model | None = None) -> Evidence:
+    """Evidence for the question over the retrieved passages, with its verdict."""
+    asked = analyse(question, lexical, retrieval_query=query)
+    ev = build(asked, query, retrieval.passages, retrieval.query_vec, store, words)
+    ev.verdict = decide(ev, model)
+    return ev
+
+
+def extractive_answer(ev: Evidence) -> Answer:
+    text, citations = extractive.compose(extractive.select(ev), ev)
+    return Answer(question=ev.question, answer=text, citations=citations, mode="extractive", query=ev.query)
+
+
+def refusal_answer(ev: Evidence, mode: str, reason: str | None = None, outside: Evidence | None = None) -> Answer:
+    """A refusal that says why, names the closest sources with their best sentence, and says when a
+    document or year filter is what kept the answer out."""
+    why = reason or (ev.verdict.reason if ev.verdict else "") or "no passage answers it"
+    if outside is not None and outside.verdict and outside.verdict.answerable:
+        docs = list(dict.fromkeys(p.metadata.get("title") or p.doc_id for p in outside.passages))[:3]
+        why = "the document or year filter leaves out the passages that answer it; the corpus has matches outside the filter, in " + "; ".join(docs)
+    closest = closest_sources(outside if outside is not None and outside.verdict and outside.verdict.answerable else ev)
+    text = f"{REFUSAL_OPENING} ({why})."
+    if closest:
+        text += " The closest sources are: " + "; ".join(closest) + "."
+    return Answer(question=ev.question, answer=text, refused=True, mode=mode, query=ev.query, closest_sources=closest)
+
+
+def closest_sources(ev: Evidence, n: int = 3) -> list[str]:
+    """Up to n sources, each with its best sentence for the question."""
+    best_sentence: dict[int, str] = {}
+    for c in ev.sentences:
+        best_sentence.setdefault(c.sentence.passage, c.sentence.display)
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, p in enumerate(ev.passages):
+        label = source_label(p)
+        if label in seen:
+            continue
+        seen.add(label)
+        s = best_sentence.get(i)
+        out.append(f"{label}: \u201c{s}\u201d" if s else label)
+        if len(out) >= n:
+            break
+    return out
+
+
+def source_label(p: Passage) -> str:
+    m = p.metadata
+    authors = [a for a in str(m.get("authors", "")).split("; ") if a]
+    return f"{author_date(authors, m.get('year'), p.page, str(m.get('title', '')))} ({m.get('title', p.doc_id)})"
