@@ -11,10 +11,50 @@ _HYPHEN_BREAK = re.compile(r"(\w)[-\u00ad]\n[ \t]*([a-z])")
 _SOFT_HYPHEN = re.compile("\u00ad")
 
 
+# A footnote number glued to the end of a sentence: "in 1950.2 Similarly" -> "in 1950. Similarly".
+# Only after a word of two letters or more, a four-digit year or a closing quote, so "version 3.2 The"
+# keeps its number.
+_GLUED_NOTE = re.compile(r"(?:(?<=[A-Za-z\u00C0-\u024F]{2})|(?<=\d{4})|(?<=[\"\u201d\u2019)]))([.,;:!?][\"\u201d\u2019)]?)(\d{1,3})(?=\s+[A-Z\u201c\"(]|\s*$)", re.M)
+# Bracketed reference marks of encyclopedias and editors: "[15]", "[citation needed]", "[a]".
+_REF_MARK = re.compile(r"\[(\d{1,3}|[a-z]|(citation|better source|clarification|page|year|who|when|according to whom)( needed)?)\]", re.I)
+_NUMBER_RANGE = re.compile(r"(?<=\d)--(?=\d)")
+# A replacement character before a clitic stood for an apostrophe (Japan\ufffds); elsewhere for a quote.
+_LOST_APOSTROPHE = re.compile(r"(?<=\w)\ufffd(?=(s|t|d|ll|re|ve|m)\b)")
+
+
+_OPEN = re.compile(r"(?<!\S)\ufffd(?=\S)")
+_CLOSE = re.compile(r"(?<=\S)\ufffd(?!\S)")
+
+
+def _mend_lost_quotes(t: str) -> str:
+    """U+FFFD left where a quote mark was lost: an apostrophe before a clitic, a pair of curly
+    quotes where a paragraph's opening and closing ones balance, and nothing otherwise (inside a
+    word, or unpaired), so no quote is left open."""
+    t = _LOST_APOSTROPHE.sub("\u2019", t)
+    out = []
+    for para in t.split("\n"):
+        if "\ufffd" in para:
+            opens, closes = len(_OPEN.findall(para)), len(_CLOSE.findall(para))
+            if opens and opens == closes:
+                para = _CLOSE.sub("\u201d", _OPEN.sub("\u201c", para))
+        out.append(para.replace("\ufffd", ""))
+    return "\n".join(out)
+
+
+def clean_scholarly(t: str) -> str:
+    """Footnote numbers and reference marks off the words, en dashes in number ranges."""
+    t = _REF_MARK.sub("", t)
+    t = _GLUED_NOTE.sub(r"\1", t)
+    t = _NUMBER_RANGE.sub("\u2013", t)
+    return t
+
+
 def clean_text(text: str) -> str:
     t = text.replace("\r\n", "\n").replace("\r", "\n")
     t = unicodedata.normalize("NFC", t)
+    t = _mend_lost_quotes(t)
     t = _CONTROL.sub("", t)
+    t = clean_scholarly(t)
     # LaTeX-style quotes: ``like this'' -> “like this”
     t = re.sub(r"``(.*?)''", "\u201c\\1\u201d", t, flags=re.S)
     t = t.replace("``", "\u201c").replace("''", "\u201d")

@@ -26,7 +26,7 @@ from rag.models import DocumentMeta, FileFailure, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched
 
-PIPELINE_VERSION = "2"  # bump when cleaning or chunking changes, so every file is redone
+PIPELINE_VERSION = "3"  # bump when cleaning or chunking changes, so every file is redone
 
 
 class IngestFatal(RuntimeError):

@@ -43,11 +43,11 @@ _META = re.compile(
     re.I,
 )
 _REFERENCE_HEADING = re.compile(
-    r"^\s*(#+\s*)?(references|bibliography|works cited|sources|notes|footnotes|further reading|external links|"
-    r"literature|citations)\s*:?\s*$",
+    r"^[ \t]*(#+[ \t]*)?(references|bibliography|works cited|sources|notes|footnotes|further reading|external links|"
+    r"literature|citations)[ \t]*:?[ \t]*$",
     re.I | re.M,
 )
-SLOT_CANDIDATES = 8  # best-scored sentences searched for one that fills the question's slot
+SLOT_CANDIDATES = 10  # best-scored sentences searched for one that fills the question's slot
 TERM_WEIGHT = 0.35
 RANK_WEIGHT = 0.04
 
@@ -75,6 +75,8 @@ class Scored:
     filled: bool = True  # holds a filler of the asked kind
     entity: float = 1.0  # share of the question's names and numbers in the sentence and the one before
     attribute: float = 1.0  # (soft) share of its plain words there
+    window: float = 0.0  # (soft) share of all key terms in the sentence and the one before
+    gap: float = 1.0  # rarity of the rarest key term the window lacks (0: lacks none)
 
 
 @dataclass
@@ -88,6 +90,9 @@ class Signals:
     entity: float = 1.0  # best candidate's share of the question's names and numbers
     attribute: float = 0.0  # best candidate's (soft) share of the plain words
     fit: float = 0.0  # one sentence with a filler, the names and the plain words together
+    window: float = 0.0  # best candidate's (soft) share of all key terms, with the sentence before
+    gap: float = 1.0  # rarity of the rarest key term that best window lacks
+    rare_missing: float = 0.0  # rarity of the rarest key term no retrieved passage has
     slot: str | None = None
     missing: list[str] = field(default_factory=list)  # the question's own words absent from the evidence
     unknown: list[str] = field(default_factory=list)  # ... absent from the whole corpus
@@ -197,11 +202,15 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     for i, c in enumerate(top):
         prev = previous(sentences, c.sentence)
         window = f"{prev.text if prev else ''} {c.sentence.text} {passages[c.sentence.passage].metadata.get('title', '')}"
-        c.entity = coverage(entity_terms, set(lexical_tokens(window))) if entity_terms else 1.0
+        wtokens = set(lexical_tokens(window))
+        c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
         c.attribute = _soft_share(attribute_terms, c.sentence.text, words)
         c.filled = bool(fillers(anns[i], slot, asked.text)) if slot else True
+        matched = [(t, 1.0 if t.token in wtokens else (0.0 if t.specific else term_match(t, window, words))) for t in terms]
+        c.window = sum(t.weight * m for t, m in matched) / total
+        c.gap = max((t.rarity * (1 - m) for t, m in matched), default=0.0)
         best_fit = max(best_fit, float(c.filled) * c.entity * c.attribute)
-    best = max(top, key=lambda c: (c.entity * c.attribute, c.score), default=None)
+    best = max(top, key=lambda c: (c.window, c.score), default=None)
     missing = [t for t in terms if t.token not in evidence_tokens]
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
@@ -211,6 +220,9 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
         entity=round(best.entity, 4) if best else 0.0,
         attribute=round(best.attribute, 4) if best else 0.0,
         fit=round(best_fit, 4),
+        window=round(best.window, 4) if best else 0.0,
+        gap=round(best.gap, 4) if best else 1.0,
+        rare_missing=round(max((t.rarity for t in terms if t.token not in evidence_tokens), default=0.0), 4),
         slot=asked.slot.value if asked.slot else None,
         missing=[t.word for t in missing],
         unknown=[t.word for t in terms if not t.known],

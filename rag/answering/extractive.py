@@ -21,10 +21,11 @@ from rag.models import Citation, Passage
 from rag.text import lexical_tokens
 
 MAX_SENTENCES = 5
-RELATIVE_CUTOFF = 0.85
+RELATIVE_CUTOFF = 0.8
 FACET_CUTOFF = 0.55
 REPEAT_SIM = 0.86
 FILL_BONUS = 0.15
+WINDOW_WEIGHT = 0.3
 _LEANS = re.compile(
     r"^(in contrast|by contrast|however|this|these|that|those|such|it|its|they|their|them|he|she|his|her|"
     r"thus|therefore|hence|consequently|as a result|moreover|furthermore|in addition|also|but|yet|still|"
@@ -35,7 +36,9 @@ _LEANS = re.compile(
 
 
 def _anchor_score(c: Scored) -> float:
-    return c.score + FILL_BONUS * float(c.filled) * c.entity * c.attribute
+    """Closeness and key terms, plus how well the sentence with its predecessor holds every key
+    term and the kind of thing asked for."""
+    return c.score + WINDOW_WEIGHT * c.window + FILL_BONUS * float(c.filled) * c.entity
 
 
 def select(ev: Evidence) -> list[Scored]:

@@ -24,6 +24,7 @@ class Term:
     specific: bool  # a name, number or year: its absence from the evidence is telling
     known: bool = True  # occurs somewhere in the corpus
     word: str = ""  # the folded surface form, for word-level similarity
+    rarity: float = 0.0  # weight over the weight of a word no chunk has: comparable across corpora
 
 
 def key_terms(question: str, index: LexicalIndex, specific: set[str] | None = None) -> list[Term]:
@@ -44,7 +45,7 @@ def key_terms(question: str, index: LexicalIndex, specific: set[str] | None = No
             continue
         df = index.doc_freq(tok)
         weight = math.log(1 + n / (df + 1))
-        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or word in spec_tokens, df > 0, word)
+        out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or word in spec_tokens, df > 0, word, weight / math.log(1 + n))
     return list(out.values())
 
 

@@ -22,7 +22,7 @@ from rag.answering.evidence import Evidence, Signals, Verdict
 from rag.text import fold
 
 MODEL_FILE = Path(__file__).with_name("verdict_model.json")
-FEATURES = ("best_sim", "passage_sim", "evidence_coverage", "unknown_weight", "entity", "attribute", "fit")
+FEATURES = ("best_sim", "passage_sim", "window", "gap", "rare_missing", "entity", "fit")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Model:
 
 
 # Used only when the fitted file is missing: answer when one sentence binds names, words and filler.
-_FALLBACK = Model(FEATURES, (0.0,) * 7, (1.0,) * 7, (2.0, 1.0, 1.0, -3.0, 2.0, 2.0, 3.0), -5.0, 0.5)
+_FALLBACK = Model(FEATURES, (0.0,) * 7, (1.0,) * 7, (2.0, 1.0, 2.0, -3.0, -2.0, 2.0, 3.0), -5.0, 0.5)
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ import yaml
 from rag.evaluation.metrics import includes_all
 from rag.evaluation.questions import Question, load_questions
 
-MAX_FALSE_REFUSAL = 0.05  # on the fitting corpora; the held-out gate is 0.08
+MAX_FALSE_REFUSAL = 0.05  # mean over the fitting corpora; the held-out gate is looser
 C = 0.5
 
 
@@ -78,7 +78,7 @@ def _row(qa, spec, set_name, q: Question, features, combine_turns, follow_up_alo
     return Row(spec.name, set_name, q.id, q.answerable, q.unanswerable_kind, ev.signals.vector(features), includes, hit5)
 
 
-def fit(rows: list[Row], features: tuple[str, ...], max_false_refusal: float = MAX_FALSE_REFUSAL) -> dict:
+def fit(rows: list[Row], features: tuple[str, ...], max_false_refusal: float | None = None) -> dict:
     """Standardised logistic regression, classes balanced and corpora weighted equally; the
     threshold refuses as much as it can while false refusals on these rows stay within budget."""
     from sklearn.linear_model import LogisticRegression
@@ -92,7 +92,7 @@ def fit(rows: list[Row], features: tuple[str, ...], max_false_refusal: float = M
     mu, sd = X.mean(0), X.std(0) + 1e-9
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit((X - mu) / sd, y, sample_weight=w)
     p = clf.predict_proba((X - mu) / sd)[:, 1]
-    thr = _threshold(p, y, corpora, max_false_refusal)
+    thr = _threshold(p, y, corpora, MAX_FALSE_REFUSAL if max_false_refusal is None else max_false_refusal)
     return {
         "features": list(features), "mean": mu.tolist(), "scale": sd.tolist(), "coef": clf.coef_[0].tolist(),
         "intercept": float(clf.intercept_[0]), "threshold": thr,
@@ -100,18 +100,14 @@ def fit(rows: list[Row], features: tuple[str, ...], max_false_refusal: float = M
 
 
 def _threshold(p: np.ndarray, y: np.ndarray, corpora: list[str], budget: float) -> float:
-    """The highest threshold whose false-refusal rate is within budget on every fitting corpus."""
+    """The highest threshold whose false-refusal rate, averaged over the fitting corpora (each
+    counted once, whatever its size), stays within budget."""
     names = sorted(set(corpora))
     c = np.array(corpora)
     best = float(p.min()) - 1e-6
     for thr in np.unique(np.round(p, 5)):
-        ok = True
-        for n in names:
-            ans = (c == n) & (y == 1)
-            if ans.any() and float(np.mean(p[ans] < thr)) > budget:
-                ok = False
-                break
-        if ok:
+        rates = [float(np.mean(p[(c == n) & (y == 1)] < thr)) for n in names if ((c == n) & (y == 1)).any()]
+        if rates and float(np.mean(rates)) <= budget:
             best = max(best, float(thr))
     below = p[p < best]
     return round((best + float(below.max())) / 2, 6) if len(below) else best

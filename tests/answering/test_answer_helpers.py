@@ -1,11 +1,9 @@
-"""Pure helpers of the answer chain, on hand-made inputs: citing, text, follow-ups, answer types."""
+"""Pure helpers of the answer chain, on hand-made inputs: citing and text."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answering.followup import combine_turns
-from rag.answering.refusal import expected_type, has_type
 from rag.citing import author_date, author_names, bibliography, bibliography_entry
 from rag.models import Citation
 from rag.text import fold, lexical_tokens, split_sentences
@@ -142,71 +140,3 @@ def test_split_sentences_offsets_point_into_the_text():
     assert [s.text for s in spans] == ["Intro line here.", "Second sentence follows.", "New paragraph.", "Last."]
     for s in spans:
         assert text[s.start - 100 : s.end - 100] == s.text
-
-
-# ---------------------------------------------------------------- rag.answering.followup
-@pytest.mark.parametrize(
-    ("question", "history", "query"),
-    [
-        ("And in China?", ["How many were interned in the USSR?"], "How many were interned in the USSR? And in China?"),
-        ("What about the officers?", ["Q1?", "Who ran the camps?"], "Who ran the camps? What about the officers?"),
-        ("When did they return?", ["Who were the Khabarovsk defendants?"],
-         "Who were the Khabarovsk defendants? When did they return?"),
-        ("And in China?", [], "And in China?"),
-        ("And in China?", None, "And in China?"),
-        ("And in China?", ["", "  "], "And in China?"),
-        ("And in China?", ["  padded earlier question?  "], "padded earlier question? And in China?"),
-    ],
-)
-def test_combine_turns(question, history, query):
-    assert combine_turns(question, history) == query
-
-
-def test_combine_turns_leaves_a_long_self_contained_question_alone():
-    q = "How many Japanese war-crimes detainees did the Fushun War Criminals Management Centre hold in 1950?"
-    assert len(q.split()) > 12
-    assert combine_turns(q, ["How many Japanese were interned in the Soviet Union?"]) == q
-    # ... but a long one that leans on the earlier turn is still combined.
-    q2 = "And how many of them were later released to Japan when the Joint Declaration took effect in 1956?"
-    assert combine_turns(q2, ["Who was tried at Khabarovsk?"]) == f"Who was tried at Khabarovsk? {q2}"
-
-
-# ---------------------------------------------------------------- rag.answering.refusal
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("How many Japanese were interned in the Soviet Union?", "number"),
-        ("How long were the internees held?", "number"),
-        ("What percentage of internees died?", "number"),
-        ("When did the K\u014dan Maru reach Maizuru?", "date"),
-        ("In what year was the Joint Declaration signed?", "date"),
-        ("Who edited Nihon Shimbun?", "name"),
-        ("Which officer led the Tonghua uprising?", "name"),
-        ("Where did the repatriation ships land?", "place"),
-        ("Which port did the ships sail from?", "place"),
-        ("What was the Khabarovsk trial?", None),
-        ("Describe the democratic movement in the camps.", None),
-    ],
-)
-def test_expected_type(question, kind):
-    assert expected_type(question) == kind
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "ok"),
-    [
-        ("About 575,000 internees were held.", "number", True),
-        ("Twelve officers were tried.", "number", True),
-        ("The figures are disputed.", "number", False),
-        ("The declaration took effect in 1956.", "date", True),
-        ("The ship arrived in December.", "date", True),
-        ("The ship arrived soon after.", "date", False),
-        ("Molotov informed the ambassador, Sat\u014d Naotake, of the declaration.", "name", True),
-        ("The ambassador was informed of the declaration.", "name", False),
-        ("The ships sailed to Maizuru.", "place", True),
-        ("the ships sailed home.", "place", False),
-        ("anything at all", None, True),
-    ],
-)
-def test_has_type(text, kind, ok):
-    assert has_type(text, kind) is ok

@@ -83,3 +83,23 @@ def test_markdown_markup_dropped_words_kept():
     for word in ("Title", "bold", "italic", "code", "a link", "http://x.org", "quoted", "item"):
         assert word in out
     assert "**" not in out and "# " not in out and "`" not in out and "](" not in out
+
+
+# ---------------------------------------------------------------- scholarly text
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("They were freed in 1950.2 Similarly, the men", "They were freed in 1950. Similarly, the men"),
+        ("the camps.12 Then the", "the camps. Then the"),
+        ("death.[15] The next", "death. The next"),
+        ("Bach[citation needed] wrote", "Bach wrote"),
+        ("version 3.2 The manual", "version 3.2 The manual"),
+        ("from 1937--1945 the war", "from 1937\u20131945 the war"),
+        ("Japan\ufffds army said \ufffdno\ufffd to it", "Japan\u2019s army said \u201cno\u201d to it"),
+        ("a lone \ufffdquote here", "a lone quote here"),
+    ],
+)
+def test_scholarly_cleanup(raw, clean):
+    from ingest.cleaning import clean_text
+
+    assert clean_text(raw) == clean

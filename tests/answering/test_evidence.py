@@ -1,0 +1,50 @@
+"""Which sentences may be quoted: prose, not reference lists, boilerplate, meta sentences or headings."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.evidence import _reference_start, is_prose
+from rag.answering.verdict import surface
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- J. D. J. Brown review, Monumenta Nipponica 69, no. 2 (2014): 301-305.",
+        "Brown, J. D. J. 2014. Review of The Gods Left First. Monumenta Nipponica.",
+        "Barshay, Andrew E. The Gods Left First. Berkeley: University of California Press, 2013.",
+        "Research output: Contribution to journal › Article › peer-review",
+        "Dive into the research topics of 'Japan Still Has Cadres Remaining'. Together they form a unique fingerprint.",
+        "These notes cover the Khabarovsk trial of December 1949 and its aftermath.",
+        "Cite this article in APA, Harvard or Vancouver style.",
+        "Where did the ships land?",
+        "Camp politics in the USSR",
+    ],
+)
+def test_not_prose(text):
+    assert not is_prose(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Soviet Union treated Japanese internees with a higher degree of neglect and mistrust.",
+        "Normandy, a region in France, took its name from the Normans who settled there.",
+        "The duchy began in 911 when Rollo received land from the king.",
+    ],
+)
+def test_prose(text):
+    assert is_prose(text)
+
+
+def test_sentences_after_a_references_heading_are_cut():
+    text = "Body sentence one is here.\n\nReferences\n\nBrown 2014. A book."
+    assert _reference_start(text) == text.index("References")
+    assert _reference_start("No list here.") > len("No list here.")
+
+
+def test_refusals_name_the_questions_words_not_stems():
+    q = "How many Japanese prisoners did France hold in Indochina?"
+    assert surface(q, ["prisoners", "france", "indochina"]) == ["prisoners", "France", "Indochina"]
+    assert surface("What happened to the Kōan Maru?", ["koan"]) == ["Kōan"]

@@ -1,0 +1,52 @@
+"""What a question asks for, read from plain English question forms (any corpus)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.question import Slot, asked_slot
+
+
+@pytest.mark.parametrize(
+    ("question", "slot"),
+    [
+        ("How many Japanese died in the Tonghua incident?", Slot.NUMBER),
+        ("How long were the internees held?", Slot.NUMBER),
+        ("What percentage of the population was Christian?", Slot.NUMBER),
+        ("How much did the Huludao repatriation cost?", Slot.MONEY),
+        ("What did the government pay each internee in compensation?", Slot.MONEY),
+        ("In what year did the museum open?", Slot.DATE),
+        ("When was the Duchy of Normandy founded?", Slot.DATE),
+        ("In which century did the Normans reach Italy?", Slot.DATE),
+        ("Who was the captain of the Shinyō Maru?", Slot.PERSON),
+        ("Which king granted the land to Rollo?", Slot.PERSON),
+        ("What was the name of the Soviet commandant of the camp?", Slot.PERSON),
+        ("In what country is Normandy located?", Slot.PLACE),
+        ("To which port did the repatriates go?", Slot.PLACE),
+        ("Where did the repatriation ships land?", Slot.PLACE),
+        ("Which ship was the first to arrive at Maizuru?", Slot.NAME),
+        ("Why did the Chinese Communists keep Japanese technicians?", Slot.REASON),
+        ("What did TIME report they sang when they landed?", None),
+        ("Describe the democratic movement in the camps.", None),
+    ],
+)
+def test_asked_slot(question, slot):
+    assert asked_slot(question) == slot
+
+
+def test_two_part_question_has_a_facet_for_its_second_slot(tmp_path):
+    from rag.answering.question import analyse
+
+    class _Index:
+        def __len__(self):
+            return 100
+
+        def doc_freq(self, tok):
+            return 3
+
+    asked = analyse("When was the Treaty of Portsmouth signed, and who mediated it?", _Index())
+    assert asked.slot is Slot.DATE
+    assert [f.slot for f in asked.facets if f.slot] == [Slot.PERSON]
+    cmp = analyse("How did Soviet and Chinese treatment of the Japanese differ?", _Index())
+    assert cmp.comparison
+    assert {f.label for f in cmp.facets} == {"Soviet", "Chinese"}
