@@ -80,12 +80,15 @@ def test_year_range_filter_returns_only_matching_documents(assistant):
         {"doc_ids": ["no-such-document"]},
     ],
 )
-def test_impossible_filter_gives_no_passages_and_a_refusal(assistant, filters):
+def test_impossible_filter_gives_no_passages_and_a_refusal_that_blames_the_filter(assistant, filters):
     assert assistant.retrieve("When did the Koan Maru reach Maizuru?", filters=filters) == []
     ans = assistant.ask("When did the Koan Maru reach Maizuru?", filters=filters)
     assert ans.refused
-    assert ans.citations == [] and ans.closest_sources == []
+    assert ans.citations == []
     assert ans.answer.startswith("The corpus does not answer this question")
+    # The corpus answers it outside the filter: the refusal says so and shows where.
+    assert "filter leaves out the passages that answer it" in ans.answer
+    assert ans.closest_sources and any("Maizuru" in s for s in ans.closest_sources)
 
 
 # ---------------------------------------------------------------- MMR, k, scores, metadata
