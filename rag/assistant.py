@@ -114,10 +114,11 @@ class Assistant:
             yield from llm.stream(lambda qy, r: self.evidence(q, qy, r), q, query, retrieval, t0)
             return
         query = combine_turns(q, history)
-        retrieval = self.searcher.search(query, k, flt, also=follow_up_alone(q, history))
+        also = follow_up_alone(q, history)
+        retrieval = self.searcher.search(query, k, flt, also=also)
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
-        answer = self._extractive(q, query, retrieval, k, flt, follow_up_alone(q, history))
+        answer = self._extractive(q, query, retrieval, k, flt, also)
         for piece in _pieces(answer.answer):
             yield TokenEvent(text=piece)
         answer.timings_ms = {

@@ -32,10 +32,12 @@ def refusal_answer(ev: Evidence, mode: str, reason: str | None = None, outside: 
     """A refusal that says why, names the closest sources with their best sentence, and says when a
     document or year filter is what kept the answer out."""
     why = reason or (ev.verdict.reason if ev.verdict else "") or "no passage answers it"
+    shown = ev
     if outside is not None and outside.verdict and outside.verdict.answerable:
         docs = list(dict.fromkeys(p.metadata.get("title") or p.doc_id for p in outside.passages))[:3]
         why = "the document or year filter leaves out the passages that answer it; the corpus has matches outside the filter, in " + "; ".join(docs)
-    closest = closest_sources(outside if outside is not None and outside.verdict and outside.verdict.answerable else ev)
+        shown = outside
+    closest = closest_sources(shown)
     text = f"{REFUSAL_OPENING} ({why})."
     if closest:
         text += " The closest sources are: " + "; ".join(closest) + "."

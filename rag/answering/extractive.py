@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.answering.evidence import Evidence, Scored, Sentence, previous
 from rag.answering.fillers import fillers
-from rag.answering.nlp import annotate_many
+from rag.answering.nlp import annotate
 from rag.models import Citation, Passage
 from rag.text import lexical_tokens
 
@@ -80,7 +80,7 @@ def _covers(c: Scored, facet, question: str) -> bool:
         if not any(t.token in toks for t in facet.terms):
             return False
     if facet.slot is not None:
-        return bool(fillers(annotate_many([c.sentence.text])[0], facet.slot, question))
+        return bool(fillers(annotate(c.sentence.text), facet.slot, question))
     return True
 
 
@@ -106,7 +106,7 @@ def compose(chosen: list[Scored], ev: Evidence) -> tuple[str, list[Citation]]:
     sims = {id(c.sentence): c.sim for c in ev.sentences}
     sentences = with_leaning([c.sentence for c in chosen], ev.all_sentences)
     order: dict[int, int] = {}
-    for s in [c.sentence for c in chosen] + sentences:
+    for s in sentences:  # the chosen ones first, best first, then the sentences they lean on
         order.setdefault(s.passage, len(order))
     by_passage: dict[int, list[Sentence]] = {}
     for s in sentences:

@@ -40,9 +40,6 @@ class Annotated:
     tokens: tuple[Token, ...]
     entities: tuple[Entity, ...]
 
-    def has_verb(self) -> bool:
-        return any(t.pos in ("VERB", "AUX") for t in self.tokens)
-
 
 def _pipeline():
     global _NLP
@@ -71,7 +68,8 @@ _MAX_CACHE = 50_000
 
 def annotate_many(texts: list[str]) -> list[Annotated]:
     """Annotations in order; texts not seen before go through the pipeline in one batch."""
-    missing = [t for t in dict.fromkeys(texts) if t not in _CACHE]
+    found = {t: _CACHE.get(t) for t in dict.fromkeys(texts)}
+    missing = [t for t, a in found.items() if a is None]
     if missing:
         nlp = _pipeline()
         with _LOCK:  # spaCy pipelines are not documented as thread-safe
@@ -79,8 +77,8 @@ def annotate_many(texts: list[str]) -> list[Annotated]:
             if len(_CACHE) + len(missing) > _MAX_CACHE:
                 _CACHE.clear()
             for t, d in zip(missing, docs, strict=True):
-                _CACHE[t] = _convert(d)
-    return [_CACHE.get(t) or _convert(_pipeline()(t)) for t in texts]
+                found[t] = _CACHE[t] = _convert(d)
+    return [found[t] for t in texts]
 
 
 def annotate(text: str) -> Annotated:

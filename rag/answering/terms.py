@@ -56,27 +56,6 @@ def coverage(terms: list[Term], tokens: set[str]) -> float:
     return sum(t.weight for t in terms if t.token in tokens) / total
 
 
-def soft_coverage(terms: list[Term], sentence: str, words) -> float:
-    """Like coverage, but a term absent from the sentence earns the similarity of its closest word
-    there when that is above SOFT_MIN (a paraphrase), instead of nothing."""
-    from rag.answering.wordsim import SOFT_MIN
-
-    total = sum(t.weight for t in terms)
-    if total == 0:
-        return 0.0
-    surface = lexical_tokens(sentence, stemmed=False)
-    stems = {stem(w) if w[:1].isalpha() else w for w in surface}
-    got = 0.0
-    for t in terms:
-        if t.token in stems:
-            got += t.weight
-        elif t.word and not t.specific:
-            sim = words.best_match(t.word, [w for w in surface if w[:1].isalpha()])
-            if sim >= SOFT_MIN:
-                got += t.weight * sim
-    return got / total
-
-
 def term_match(term: Term, sentence: str, words) -> float:
     """1 when the sentence has the term's stem, else its closest word's similarity (0 if unrelated)."""
     from rag.answering.wordsim import SOFT_MIN
@@ -89,8 +68,3 @@ def term_match(term: Term, sentence: str, words) -> float:
     sim = words.best_match(term.word, [w for w in surface if w[:1].isalpha()])
     return sim if sim >= SOFT_MIN else 0.0
 
-
-def focus_term(terms: list[Term]) -> Term | None:
-    """The rarest plain word of the question: usually the attribute asked about (captain, cost, died)."""
-    plain = [t for t in terms if not t.specific and t.word[:1].isalpha()]
-    return max(plain, key=lambda t: t.weight) if plain else None

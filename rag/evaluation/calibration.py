@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from rag.answering.answer import extractive_answer
+from rag.answering.followup import combine_turns, follow_up_alone
 from rag.evaluation.metrics import includes_all
 from rag.evaluation.questions import Question, load_questions
 
@@ -54,20 +56,17 @@ def load_corpora(manifest: str | Path) -> list[CorpusSpec]:
 
 def collect(qa, spec: CorpusSpec, features: tuple[str, ...]) -> list[Row]:
     """Signals and composed answers for every question of a corpus, through the Assistant's own steps."""
-    from rag.answering.answer import extractive_answer
-    from rag.answering.followup import combine_turns, follow_up_alone
-
     rows = []
     for qfile in spec.questions:
         qs, errors = load_questions(qfile)
         if errors:
             raise ValueError(f"{qfile}: {errors[0].error}")
         for q in qs:
-            rows.append(_row(qa, spec, qfile.stem, q, features, combine_turns, follow_up_alone, extractive_answer))
+            rows.append(_row(qa, spec, qfile.stem, q, features))
     return rows
 
 
-def _row(qa, spec, set_name, q: Question, features, combine_turns, follow_up_alone, extractive_answer) -> Row:
+def _row(qa, spec, set_name, q: Question, features) -> Row:
     query = combine_turns(q.question, q.history)
     r = qa.searcher.search(query, qa.settings.top_k, also=follow_up_alone(q.question, q.history))
     ev = qa.evidence(q.question, query, r)
