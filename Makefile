@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ingest test lint eval bench browser clean
+.PHONY: install run ingest test lint eval bench browser tesseract clean
 
 install: $(STAMP)
 
@@ -29,14 +29,23 @@ browser:
 	  || echo "chromium could not be installed; the browser test will be skipped"; \
 	else echo "chromium not installed and not root; the browser test will be skipped"; fi
 
-ingest: install
+# Debian's tesseract and language packs for OCR of scanned PDFs (CADRES_OCR_LANGUAGES=eng+jpn+rus+chi_sim).
+TESSERACT_PKGS := tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn tesseract-ocr-rus tesseract-ocr-chi-sim
+tesseract:
+	@if command -v tesseract >/dev/null 2>&1 && [ "$$(tesseract --list-langs 2>/dev/null | grep -cxE 'eng|jpn|rus|chi_sim')" = 4 ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TESSERACT_PKGS) >/dev/null) \
+	  || echo "tesseract could not be installed; scanned PDFs are refused and the OCR tests will be skipped"; \
+	else echo "tesseract not installed and not root ($(TESSERACT_PKGS)); scanned PDFs are refused and the OCR tests will be skipped"; fi
+
+ingest: install tesseract
 	$(VENV)/bin/cadres ingest
 
-run: install
+run: install tesseract
 	$(VENV)/bin/cadres ingest
 	$(VENV)/bin/cadres ui
 
-test: install browser
+test: install browser tesseract
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -ra
 

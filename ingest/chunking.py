@@ -42,11 +42,34 @@ def _split_long(span: Span, budget: int, embedder: Embedder) -> list[Span]:
         s, e = offsets[i][0], offsets[j - 1][1]
         if j < len(offsets):  # prefer to cut at a space
             e = max(e, offsets[j][0])
-        seg = span.text[s:e]
-        lead = len(seg) - len(seg.lstrip())
-        seg = seg.strip()
-        if seg:
-            pieces.append(Span(span.start + s + lead, span.start + s + lead + len(seg), seg))
+        _add_piece(pieces, span, s, e)
+        i = j
+    return pieces
+
+
+def _add_piece(pieces: list[Span], span: Span, s: int, e: int) -> None:
+    """span.text[s:e] without its surrounding spaces, as a span of the document (if anything is left)."""
+    seg = span.text[s:e]
+    lead = len(seg) - len(seg.lstrip())
+    seg = seg.strip()
+    if seg:
+        pieces.append(Span(span.start + s + lead, span.start + s + lead + len(seg), seg))
+
+
+def _cut_chars(span: Span, limit: int) -> list[Span]:
+    """A span of at most `limit` characters per piece, cut after the last space (or CJK sentence end)
+    before the limit, hard only where there is none. Runs before tokenizing, so no tokenizer call
+    ever sees more than `limit` characters of one sentence."""
+    if len(span.text) <= limit:
+        return [span]
+    pieces, text, i = [], span.text, 0
+    while i < len(text):
+        j = min(i + limit, len(text))
+        if j < len(text):
+            k = max(text.rfind(" ", i + limit // 2, j), text.rfind("\u3002", i + limit // 2, j - 1) + 1)
+            if k > i:
+                j = k
+        _add_piece(pieces, span, i, j)
         i = j
     return pieces
 
@@ -59,16 +82,21 @@ def chunk_pages(
     size: int,
     overlap: int,
     reserve: int = 0,
+    max_chars: int = 4000,
 ) -> list[Chunk]:
     """Chunks for a document whose cleaned text is `doc_text`; `pages` gives (page, start, end) ranges.
 
-    `reserve` word pieces are kept free for the title prefix that is embedded with each chunk.
+    `reserve` word pieces are kept free for the title prefix that is embedded with each chunk. A chunk
+    is bounded in characters too (`max_chars`): text that tokenizes densely would otherwise make
+    chunks no reader can take in.
     """
     budget = max(16, min(size, embedder.max_tokens - reserve))
     overlap = min(overlap, budget // 2)
     chunks: list[Chunk] = []
     for page, pstart, pend in pages:
-        spans = split_sentences(doc_text[pstart:pend], offset=pstart)
+        spans = [
+            piece for sp in split_sentences(doc_text[pstart:pend], offset=pstart) for piece in _cut_chars(sp, max_chars)
+        ]
         counts = embedder.count_tokens([s.text for s in spans])
         units: list[tuple[Span, int]] = []
         for sp, n in zip(spans, counts, strict=True):
@@ -80,7 +108,11 @@ def chunk_pages(
         i = 0
         while i < len(units):
             j, total = i, 0
-            while j < len(units) and total + units[j][1] <= budget:
+            while (
+                j < len(units)
+                and total + units[j][1] <= budget
+                and units[j][0].end - units[i][0].start <= max_chars
+            ):
                 total += units[j][1]
                 j += 1
             j = max(j, i + 1)

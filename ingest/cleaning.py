@@ -67,6 +67,24 @@ def clean_text(text: str) -> str:
     return t.strip()
 
 
+# A stretch of 1000 characters with no space and no CJK sentence end is no prose (base64, a hex or
+# data dump, one word repeated): sentence splitting and tokenizing it would cost minutes and gigabytes
+# for chunks nobody can read. Long URLs and DOIs are far shorter; CJK prose ends its sentences.
+UNBROKEN_RUN = 1000
+_UNBROKEN = re.compile(rf"[^\s\u3002\uff01\uff1f]{{{UNBROKEN_RUN},}}")
+
+
+def drop_unbroken_runs(text: str) -> tuple[str, list[int]]:
+    """The text without its unbroken runs of symbols, and the length of each run left out."""
+    dropped: list[int] = []
+
+    def cut(m: re.Match) -> str:
+        dropped.append(len(m.group(0)))
+        return " "
+
+    return _UNBROKEN.sub(cut, text), dropped
+
+
 def markdown_to_text(md: str) -> str:
     """Keep the words of Markdown, drop its markup (images become inert text)."""
     t = re.sub(r"```.*?```", lambda m: m.group(0).strip("`"), md, flags=re.S)

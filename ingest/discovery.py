@@ -22,7 +22,8 @@ class Found:
 class Discovery:
     files: list[Found]
     rejected: list[tuple[str, str]]  # (path, reason)
-    roots: list[Path]  # folders walked completely: files gone from them are removed from the store
+    roots: list[Path]  # folders walked: files gone from them are removed from the store
+    unreadable: list[Path]  # folders that could not be listed: their documents are kept
 
 
 def _ignore_patterns(root: Path) -> list[str]:
@@ -41,7 +42,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def discover(paths: list[Path]) -> Discovery:
-    d = Discovery([], [], [])
+    d = Discovery([], [], [], [])
     seen: set[str] = set()
 
     def add(p: Path) -> None:
@@ -60,7 +61,15 @@ def discover(paths: list[Path]) -> Discovery:
             root = p
             d.roots.append(root.resolve())
             patterns = _ignore_patterns(root)
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+            def unreadable(err: OSError, root: Path = root) -> None:
+                where = Path(err.filename or root)
+                d.unreadable.append(where.resolve())
+                d.rejected.append(
+                    (str(where), f"unreadable folder ({err.strerror or err}); documents ingested from it earlier are kept")
+                )
+
+            for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
                 base = Path(dirpath)
                 for dn in list(dirnames):
                     sub = base / dn

@@ -8,6 +8,7 @@ redoes exactly that file; chunk ids are deterministic, so the end state equals a
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -16,17 +17,18 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ingest.chunking import Chunk, chunk_pages, content_hash
+from ingest.cleaning import drop_unbroken_runs
 from ingest.discovery import discover
 from ingest.errors import FileRejected
 from ingest.loaders import load_file
 from ingest.metadata import read_metadata, sidecar_for
 from rag import lexical
 from rag.embedding import Embedder, get_embedder
-from rag.models import DocumentMeta, FileFailure, IngestReport
+from rag.models import DocumentMeta, FileFailure, FileWarning, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched
 
-PIPELINE_VERSION = "3"  # bump when cleaning or chunking changes, so every file is redone
+PIPELINE_VERSION = "4"  # bump when cleaning or chunking changes, so every file is redone
 
 
 class IngestFatal(RuntimeError):
@@ -40,6 +42,8 @@ class Prepared:
     meta: DocumentMeta
     chunks: list[Chunk]
     digest: str
+    ocr: dict[int, float]
+    warnings: list[str]
 
 
 def embed_text(meta: DocumentMeta, chunk_text: str) -> str:
@@ -51,7 +55,7 @@ def _title_prefix(meta: DocumentMeta) -> str:
     return " ".join(meta.title.split()[:14])
 
 
-def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str) -> dict:
+def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float]) -> dict:
     m = {
         "doc_id": meta.doc_id,
         "source": key,
@@ -71,33 +75,59 @@ def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str) -> dict
             m[f] = v
     if c.page is not None:
         m["page"] = c.page
+        if c.page in ocr:
+            m["ocr_confidence"] = round(ocr[c.page], 1)
     return m
 
 
 def _prepare(path: Path, key: str, settings: Settings, embedder: Embedder, digest: str) -> Prepared:
-    loaded = load_file(path)
+    loaded = load_file(path, settings)
     meta = read_metadata(path, loaded.front_matter, loaded.html_title)
     text_parts, ranges, pos = [], [], 0
-    for page, t in loaded.pages:
+    dropped: list[int] = []
+    for page, raw in loaded.pages:
+        t, runs = drop_unbroken_runs(raw)
+        t = t.strip()
+        dropped += runs
+        if not t:
+            continue
         text_parts.append(t)
         ranges.append((page, pos, pos + len(t)))
         pos += len(t) + 2
     doc_text = "\n\n".join(text_parts)
     reserve = embedder.count_tokens([_title_prefix(meta)])[0] + 1
+    warnings = list(loaded.warnings)
+    if dropped:
+        what = (
+            f"{len(dropped)} unbroken run{'s' if len(dropped) > 1 else ''} of {sum(dropped):,} characters "
+            "with no spaces (base64, a data dump or the like), which is not prose"
+        )
+        if not text_parts:
+            raise FileRejected(f"{path.name}: no prose to ingest: {what}")
+        warnings.append(f"{path.name}: left out {what}")
     chunks = chunk_pages(
-        doc_text, ranges, meta.doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens, reserve
+        doc_text,
+        ranges,
+        meta.doc_id,
+        embedder,
+        settings.chunk_tokens,
+        settings.chunk_overlap_tokens,
+        reserve,
+        settings.max_chunk_chars,
     )
     if not chunks:
         raise FileRejected(f"{path.name}: empty file (no text after cleaning)")
-    return Prepared(key, path, meta, chunks, digest)
+    return Prepared(key, path, meta, chunks, digest, loaded.ocr, warnings)
 
 
 def _file_digest(path: Path, settings: Settings) -> str:
     side = sidecar_for(path)
     extra = side.read_bytes().hex() if side.exists() else ""
+    if path.suffix.lower() == ".pdf":  # how its scanned pages are read is part of what it became
+        extra += f"|ocr={settings.ocr}:{settings.ocr_languages}:{settings.ocr_min_confidence:g}"
     return content_hash(
         path.read_bytes(),
-        f"{PIPELINE_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{extra}",
+        f"{PIPELINE_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{settings.max_chunk_chars}|{extra}",
     )
 
 
@@ -110,6 +140,16 @@ def _delete_source(store: Store, key: str) -> int:
     return len(old)
 
 
+def _mark_writing(store: Store, p: Prepared) -> None:
+    """Intent first: a run killed from here on leaves an entry that says "writing", so the next run
+    knows these chunks are partial (see _Run.reconcile)."""
+    store.files().upsert(
+        ids=[p.key],
+        embeddings=[[0.0]],
+        metadatas=[{"content_hash": "", "doc_id": p.meta.doc_id, "n_chunks": 0, "state": "writing", "meta": p.meta.model_dump_json()}],
+    )
+
+
 def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> None:
     col, sents = store.chunks(), store.sentences()
     vecs = embedder.encode([embed_text(p.meta, c.text) for c in p.chunks])
@@ -119,7 +159,7 @@ def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> Non
             ids=[p.chunks[i].chunk_id for i in b],
             embeddings=vecs[b],
             documents=[p.chunks[i].text for i in b],
-            metadatas=[_chunk_metadata(p.meta, p.key, p.chunks[i], p.digest) for i in b],
+            metadatas=[_chunk_metadata(p.meta, p.key, p.chunks[i], p.digest, p.ocr) for i in b],
         )
     s_ids, s_texts, s_meta = [], [], []
     for c in p.chunks:
@@ -140,6 +180,8 @@ def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> Non
                 "content_hash": p.digest,
                 "doc_id": p.meta.doc_id,
                 "n_chunks": len(p.chunks),
+                "n_sentences": len(s_ids),
+                "state": "done",
                 "ingested_at": time.time(),
                 "meta": p.meta.model_dump_json(),
             }
@@ -177,6 +219,96 @@ def ingest_paths(
         lock.release()
 
 
+def _gone(key: str) -> bool:
+    """True only when the file is known not to exist: a path that cannot be checked (a folder without
+    permission) counts as present, so its documents are never removed by mistake."""
+    try:
+        os.stat(key)
+        return False
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+
+
+def _under(key: str, folders: list[Path]) -> bool:
+    return any(key == d.as_posix() or key.startswith(d.as_posix() + "/") for d in folders)
+
+
+class _Run:
+    """One run's mutable state: the store, the manifest as it is now, the report."""
+
+    def __init__(self, store: Store, report: IngestReport):
+        self.store = store
+        self.report = report
+        self.manifest = store.manifest()
+        self.owners = {m.get("doc_id"): k for k, m in self.manifest.items()}
+        self.dirty = False
+
+    def touch(self) -> None:
+        """Readers must see a new generation before the first write of a run."""
+        if not self.dirty:
+            self.store.bump_generation()
+            self.dirty = True
+
+    def remove(self, key: str) -> int:
+        """A source's chunks, sentences and manifest entry, gone; returns its chunk count."""
+        self.touch()
+        n = _delete_source(self.store, key)
+        self.store.files().delete(ids=[key])
+        gone = self.manifest.pop(key, None)
+        if gone and self.owners.get(gone.get("doc_id")) == key:
+            del self.owners[gone.get("doc_id")]
+        self.report.chunks_removed += n
+        return n
+
+    def written(self, key: str, doc_id: str, digest: str) -> None:
+        self.manifest[key] = {"doc_id": doc_id, "content_hash": digest}
+        self.owners[doc_id] = key
+
+    def reconcile(self) -> None:
+        """Make the store agree with the manifest before anything else is written.
+
+        A file whose entry still says "writing" was cut short by a killed run: its partial chunks go
+        (the file is redone if this run lists it). Chunks or sentences whose source has no entry at
+        all (left by a run killed before intent was recorded) are swept; the sweep reads every
+        chunk's metadata, so it runs only when the counts disagree.
+        """
+        for key, m in list(self.manifest.items()):
+            if m.get("state") == "writing":
+                n = self.remove(key)
+                self.report.warnings.append(
+                    FileWarning(path=key, warning=f"an earlier ingest stopped while writing this file; its {n} partial chunks were removed")
+                )
+        known = set(self.manifest)
+        chunks, sents = self.store.chunks(), self.store.sentences()
+        if chunks.count() != sum(int(m.get("n_chunks", 0)) for m in self.manifest.values()):
+            self._sweep(chunks, known, "chunks")
+        n_sent = [m.get("n_sentences") for m in self.manifest.values()]
+        if None in n_sent or sents.count() != sum(n_sent):
+            self._sweep(sents, known, "sentences")
+
+    def _sweep(self, col, known: set[str], what: str) -> None:
+        orphans: dict[str, list[str]] = {}
+        total, offset, page = col.count(), 0, 5000
+        while offset < total:
+            got = col.get(include=["metadatas"], limit=page, offset=offset)
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False):
+                src = (m or {}).get("source")
+                if src not in known:
+                    orphans.setdefault(str(src), []).append(i)
+            offset += page
+        for src, ids in orphans.items():
+            self.touch()
+            for b in batched(ids, 5000):
+                col.delete(ids=b)
+            if what == "chunks":
+                self.report.chunks_removed += len(ids)
+            self.report.warnings.append(
+                FileWarning(path=src, warning=f"removed {len(ids)} {what} left by an interrupted ingest (no manifest entry)")
+            )
+
+
 def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | None, t0: float) -> IngestReport:
     from tqdm import tqdm
 
@@ -187,29 +319,29 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     store.chunks(create=True, for_write=True)
     max_batch = max(1, min(1000, store.client.get_max_batch_size()))
     report = IngestReport()
+    run = _Run(store, report)
+    run.reconcile()
     found = discover(paths)
     report.files_failed.extend(FileFailure(path=p, error=r) for p, r in found.rejected)
-    manifest = store.manifest()
     cap = int(settings.max_file_mb * 2**20)
-    dirty = False
     # Files gone from a folder that was walked completely go first, so that a renamed file may
-    # keep its doc_id.
+    # keep its doc_id. A folder that could not be read keeps its documents.
     seen = {f.key for f in found.files}
-    for key in list(manifest):
-        if key in seen or not any(key.startswith(r.as_posix() + "/") for r in found.roots):
+    for key in list(run.manifest):
+        if key in seen or not _under(key, found.roots) or _under(key, found.unreadable):
             continue
-        if not dirty:
-            store.bump_generation()
-            dirty = True
-        report.chunks_removed += _delete_source(store, key)
-        store.files().delete(ids=[key])
-        del manifest[key]
+        run.remove(key)
         report.files_removed += 1
-    owner = {m.get("doc_id"): k for k, m in manifest.items()}
+    # Same content under a path that no longer exists: a rename, so the old entry goes.
+    gone_by_hash: dict[str, list[str]] = {}
+    for key, m in run.manifest.items():
+        if key not in seen and _gone(key):
+            gone_by_hash.setdefault(str(m.get("content_hash")), []).append(key)
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(found.files, desc="ingest", unit="file", disable=not show, file=sys.stderr)
     for f in bar:
         report.files_seen += 1
+        prev = run.manifest.get(f.key)
         try:
             size = f.path.stat().st_size
             if size > cap:
@@ -217,34 +349,49 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                     f"{f.path.name}: over the size cap ({size / 2**20:.3g} MB > {settings.max_file_mb:g} MB)"
                 )
             digest = _file_digest(f.path, settings)
-            prev = manifest.get(f.key)
             if prev and prev.get("content_hash") == digest:
                 report.files_unchanged += 1
                 continue
             prepared = _prepare(f.path, f.key, settings, embedder, digest)
-            holder = owner.get(prepared.meta.doc_id)
+            holder = run.owners.get(prepared.meta.doc_id)
             if holder and holder != f.key:
-                raise FileRejected(
-                    f"{f.path.name}: doc_id {prepared.meta.doc_id!r} is already used by {holder}; "
-                    "give this document its own doc_id in its metadata"
-                )
-            if not dirty:
-                store.bump_generation()
-                dirty = True
+                if not _gone(holder):
+                    raise FileRejected(
+                        f"{f.path.name}: doc_id {prepared.meta.doc_id!r} is already used by {holder}; "
+                        "give this document its own doc_id in its metadata"
+                    )
+                run.remove(holder)  # its file no longer exists: this one succeeds it
+                report.files_removed += 1
+            for old in gone_by_hash.pop(digest, []):
+                if old != f.key and old in run.manifest:
+                    run.remove(old)
+                    report.files_removed += 1
+            run.touch()
+            _mark_writing(store, prepared)
             report.chunks_removed += _delete_source(store, f.key)
             _write(store, embedder, prepared, max_batch)
-            owner[prepared.meta.doc_id] = f.key
+            run.written(f.key, prepared.meta.doc_id, digest)
             report.chunks_added += len(prepared.chunks)
+            report.warnings.extend(FileWarning(path=str(f.path), warning=w) for w in prepared.warnings)
             if prev:
                 report.files_updated += 1
             else:
                 report.files_added += 1
             bar.set_postfix(chunks=report.chunks_added)
-        except FileRejected as e:
-            report.files_failed.append(FileFailure(path=str(f.path), error=str(e)))
-        except (OSError, UnicodeError) as e:
-            report.files_failed.append(FileFailure(path=str(f.path), error=f"{f.path.name}: unreadable ({e})"))
-    if dirty:
+        except OSError as e:
+            # Could not be read at all (permissions, I/O): what was ingested before stays.
+            kept = "; the version ingested earlier is kept" if prev else ""
+            reason = e.strerror or str(e)
+            report.files_failed.append(FileFailure(path=str(f.path), error=f"{f.path.name}: unreadable ({reason}){kept}"))
+        except (FileRejected, UnicodeError) as e:
+            # Read, but no longer ingestible: its earlier version would be stale, so it goes.
+            msg = str(e) if isinstance(e, FileRejected) else f"{f.path.name}: undecodable text ({e})"
+            if prev:
+                n = run.remove(f.key)
+                report.files_removed += 1
+                msg += f"; its earlier version was removed from the store ({n} chunks)"
+            report.files_failed.append(FileFailure(path=str(f.path), error=msg))
+    if run.dirty:
         store.bump_generation()  # again at the end: a reader that synced mid-run must look once more
     lexical.current(store, settings.lexical_dir)
     report.chunks_total = store.count()

@@ -46,6 +46,7 @@ class Citation(BaseModel):
     score: float = 0.0
     container: str | None = None
     url: str | None = None
+    ocr: bool = Field(False, description="The cited page's text was read by OCR from a scan and may hold misreadings.")
 
     @property
     def label(self) -> str:
@@ -72,6 +73,13 @@ class FileFailure(BaseModel):
     error: str
 
 
+class FileWarning(BaseModel):
+    """A file that went in, but with something its owner should check (a guessed encoding, a poor OCR page)."""
+
+    path: str
+    warning: str
+
+
 class IngestReport(BaseModel):
     files_seen: int = 0
     files_added: int = 0
@@ -79,6 +87,7 @@ class IngestReport(BaseModel):
     files_unchanged: int = 0
     files_removed: int = 0
     files_failed: list[FileFailure] = Field(default_factory=list)
+    warnings: list[FileWarning] = Field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0

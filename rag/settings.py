@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=16, le=512, description="Chunk size in word pieces (capped by the model window).")
     chunk_overlap_tokens: int = Field(40, ge=0, le=256, description="Overlap between chunks in word pieces.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    max_chunk_chars: int = Field(
+        4000, ge=500, le=100_000, description="Upper bound on a chunk's characters, whatever its word pieces."
+    )
+    ocr: bool = Field(True, description="Read PDF pages without a text layer with tesseract (when installed).")
+    ocr_languages: str = Field("eng", description="tesseract languages, e.g. eng+jpn+rus+chi_sim.")
+    ocr_min_confidence: float = Field(
+        50.0, ge=0, le=100, description="Pages whose mean OCR word confidence is below this are reported, not ingested."
+    )
     ingest_lock_timeout: float = Field(600.0, ge=0, description="Seconds a second ingest waits for the first.")
     torch_threads: int = Field(0, ge=0, le=64, description="CPU threads for the model; 0 = torch's default.")
     top_k: int = Field(5, ge=1, le=50, description="Passages cited per answer.")

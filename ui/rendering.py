@@ -82,13 +82,18 @@ def highlight_markdown(chunk: str | None, quote: str | None) -> str:
     return f"{safe_block(before)}{sep}{HIGHLIGHT_OPEN}{inner_md}{HIGHLIGHT_CLOSE}{safe_block(after)}"
 
 
+def ocr_mark(c: Citation) -> str:
+    """The " · OCR" shown after the label of a citation read by OCR from a scan (it may hold misreadings)."""
+    return " \u00b7 OCR" if c.ocr else ""
+
+
 def source_label(c: Citation) -> str:
     """Plain text "[n] King and Muminov 2022, p. 203 — Title" (escape before rendering)."""
-    return f"[{c.n}] {c.label} \u2014 {c.title}"
+    return f"[{c.n}] {c.label}{ocr_mark(c)} \u2014 {c.title}"
 
 
 def source_label_markdown(c: Citation) -> str:
-    return f"\\[{c.n}\\] {escape_md_inline(c.label)} \u2014 {escape_md_inline(c.title)}"
+    return f"\\[{c.n}\\] {escape_md_inline(c.label)}{ocr_mark(c)} \u2014 {escape_md_inline(c.title)}"
 
 
 def citation_details_markdown(c: Citation) -> str:

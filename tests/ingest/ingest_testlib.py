@@ -187,6 +187,37 @@ def prose(n_sentences: int, seed: int = 0, tag: str = "") -> str:
     return " ".join(out)
 
 
+def vectors_written(chroma: Path) -> bool:
+    """True once the first HNSW segment file exists: the run is past model loading and writing chunks.
+
+    Looks at the file system only; reading the SQLite file of a store that is being written could
+    interfere with the writer.
+    """
+    return chroma.is_dir() and any(chroma.glob("*/data_level0.bin"))
+
+
+def kill_while_writing(proc, chroma: Path, delay: float) -> None:
+    """SIGKILL an ingest subprocess `delay` seconds after it started writing vectors into `chroma`."""
+    import signal
+    import time
+
+    try:
+        deadline = time.monotonic() + 240
+        while not vectors_written(chroma):
+            assert proc.poll() is None, f"ingest ended before it could be killed: {proc.communicate()}"
+            assert time.monotonic() < deadline, "ingest never started writing vectors"
+            time.sleep(0.02)
+        time.sleep(delay)
+        assert proc.poll() is None, "ingest finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
 def write(path: Path, text: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):

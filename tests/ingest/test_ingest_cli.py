@@ -26,6 +26,7 @@ REPORT_KEYS = {
     "files_unchanged",
     "files_removed",
     "files_failed",
+    "warnings",
     "chunks_added",
     "chunks_removed",
     "chunks_total",

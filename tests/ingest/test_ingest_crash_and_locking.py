@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
 import time
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from ingest_testlib import SUBPROCESS_ENV, prose, settings_at, snapshot, write
+from ingest_testlib import SUBPROCESS_ENV, kill_while_writing, prose, settings_at, snapshot, write
 
 from ingest import IngestFatal, ingest_paths
 
@@ -21,15 +20,6 @@ def _many_files(root: Path, n: int = 30) -> Path:
         # Every tenth file is long enough for two chunks.
         write(root / f"file-{i:02d}.txt", prose(18 if i % 10 == 0 else 2, seed=200 + i))
     return root
-
-
-def _vectors_written(chroma: Path) -> bool:
-    """True once the first HNSW segment file exists: the run is past model loading and writing chunks.
-
-    Looks at the file system only; reading the SQLite file of a store that is being written could
-    interfere with the writer.
-    """
-    return chroma.is_dir() and any(chroma.glob("*/data_level0.bin"))
 
 
 def _lexical_ids(settings) -> set[str]:
@@ -48,23 +38,7 @@ def test_killed_ingest_reruns_to_the_clean_state(tmp_path, cadres_cli):
     proc = cadres_cli.popen(
         "ingest", "--json", root, env={"CADRES_DATA_DIR": killed_dir, **SUBPROCESS_ENV}
     )
-    try:
-        deadline = time.monotonic() + 240
-        while not _vectors_written(killed_dir / "chroma"):
-            assert proc.poll() is None, (
-                f"ingest ended before it could be killed: {proc.communicate()}"
-            )
-            assert time.monotonic() < deadline, "ingest never started writing vectors"
-            time.sleep(0.02)
-        time.sleep(0.4)  # a few files in, the rest still to do
-        assert proc.poll() is None, "ingest finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+    kill_while_writing(proc, killed_dir / "chroma", 0.4)  # a few files in, the rest still to do
 
     killed = settings_at(killed_dir)
     clean = settings_at(clean_dir)

@@ -52,6 +52,31 @@ def test_decode_rejects_nul_bytes_as_binary():
         decode_bytes(b"abc\x00def" * 10, "x.txt")
 
 
+def test_decode_short_shift_jis_is_japanese_and_flagged_as_a_guess():
+    warnings: list[str] = []
+    text = "興安丸は舞鶴に着いた。"
+    assert decode_bytes(text.encode("shift_jis"), "ja.txt", warnings) == text
+    assert len(warnings) == 1 and "ja.txt" in warnings[0] and "low confidence" in warnings[0]
+
+
+def test_decode_long_text_in_a_detected_encoding_is_not_flagged():
+    warnings: list[str] = []
+    text = "Это длинный русский текст о возвращении японских военнопленных домой. " * 80
+    assert decode_bytes(text.encode("cp1251"), "ru.txt", warnings) == text
+    assert warnings == []
+
+
+@pytest.mark.parametrize("enc", ["utf-16-le", "utf-16-be"])
+def test_decode_utf16_without_bom_by_its_nul_pattern(enc):
+    assert decode_bytes(UTF16_TEXT.encode(enc), "x.txt") == UTF16_TEXT
+
+
+def test_one_stray_nul_does_not_make_a_text_binary():
+    text = "A good plain text file. " * 200
+    data = text.encode() + b"\x00" + text.encode()
+    assert decode_bytes(data, "x.txt").count("good plain text") == 400
+
+
 def test_decode_rejects_corrupt_utf16():
     with pytest.raises(FileRejected, match=r"x\.txt: corrupt utf-16"):
         decode_bytes(codecs.BOM_UTF16_LE + b"a\x00b", "x.txt")  # odd number of bytes
