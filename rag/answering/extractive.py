@@ -145,4 +145,5 @@ def citation(n: int, p: Passage, quotes: list[str] | str, score: float) -> Citat
         score=round(score, 4),
         container=m.get("container"),
         url=m.get("url") or (f"https://doi.org/{m['doi']}" if m.get("doi") else None),
+        ocr="ocr_confidence" in m,
     )
