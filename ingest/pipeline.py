@@ -313,6 +313,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     from tqdm import tqdm
 
     embedder = get_embedder(settings.embedding_model, settings.torch_threads)
+    _ = embedder.max_tokens  # load now: a broken model folder fails before an index is created under its name
     store = Store(settings, embedder.fingerprint)
     if rebuild:
         store.drop()

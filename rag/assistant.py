@@ -18,8 +18,23 @@ if TYPE_CHECKING:
     from rag.retrieval.searcher import Retrieval, Searcher
 
 
+K_MIN, K_MAX = 1, 50  # passages per question: CADRES_TOP_K's range, and every front end's
+
+
 class QuestionError(ValueError):
     """A bad question; the message names the field and the reason."""
+
+
+def check_k(k) -> int | None:
+    """`k` as given (None: the default), or QuestionError naming k and its range: 0 is an error,
+    never a silent "use the default"."""
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QuestionError(f"k: must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
+    if not K_MIN <= k <= K_MAX:
+        raise QuestionError(f"k: must be between {K_MIN} and {K_MAX}, got {k}")
+    return k
 
 
 class Assistant:
@@ -75,9 +90,10 @@ class Assistant:
         history: list[str] | None = None,
     ) -> list[Passage]:
         q = self._check(question)
+        k = check_k(k) or self.settings.top_k
         query = combine_turns(q, history)
         flt = Filters.coerce(filters)
-        return self.searcher.search(query, k or self.settings.top_k, flt, also=follow_up_alone(q, history)).passages
+        return self.searcher.search(query, k, flt, also=follow_up_alone(q, history)).passages
 
     def ask(
         self,
@@ -103,9 +119,7 @@ class Assistant:
         t0 = time.perf_counter()
         q = self._check(question)
         history = [h for h in (history or []) if isinstance(h, str) and h.strip()]
-        k = k or self.settings.top_k
-        if not 1 <= k <= 50:
-            raise QuestionError("k: must be between 1 and 50")
+        k = check_k(k) or self.settings.top_k
         flt = Filters.coerce(filters)
         if self.mode == "llm":
             llm = self.llm_answerer()
@@ -119,8 +133,9 @@ class Assistant:
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
         answer = self._extractive(q, query, retrieval, k, flt, also)
-        for piece in _pieces(answer.answer):
-            yield TokenEvent(text=piece)
+        # The extractive answer exists whole once composed: it is sent as one piece, never cut into
+        # fake word pieces (a front end would then reconcile what it showed with the final text).
+        yield TokenEvent(text=answer.answer)
         answer.timings_ms = {
             **retrieval.timings_ms,
             "answer": round((time.perf_counter() - t1) * 1000, 2),
@@ -189,8 +204,3 @@ class Assistant:
         return question.strip()
 
 
-def _pieces(text: str) -> Iterator[str]:
-    """Answer text in word-sized pieces, so front ends can show it progressively."""
-    words = text.split(" ")
-    for i, w in enumerate(words):
-        yield w if i == len(words) - 1 else w + " "

@@ -16,6 +16,19 @@ def _fail(msg: str, code: int = EXIT_FATAL) -> int:
     return code
 
 
+def k_arg(text: str) -> int:
+    """argparse type for --k: a usage error (exit 2) naming the range, never a silent default."""
+    from rag.assistant import K_MAX, K_MIN
+
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {K_MIN} to {K_MAX}, got {text!r}") from None
+    if not K_MIN <= k <= K_MAX:
+        raise argparse.ArgumentTypeError(f"must be between {K_MIN} and {K_MAX}, got {k}")
+    return k
+
+
 def _settings():
     from pydantic import ValidationError
 

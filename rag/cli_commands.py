@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rag.cli import _EXTRA_COMMANDS, EXIT_OK, _fail, _settings
+from rag.cli import _EXTRA_COMMANDS, EXIT_OK, _fail, _settings, k_arg
 
 
 def register(name: str):
@@ -22,7 +22,7 @@ def ask_parser(p) -> None:
     """answer a question with numbered, cited sources"""
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
-    p.add_argument("--k", type=int, default=None, help="passages to retrieve")
+    p.add_argument("--k", type=k_arg, default=None, help="passages to retrieve, 1-50 (default CADRES_TOP_K)")
     p.add_argument("--llm", default=None, help="extractive | ollama:<model> | openai:<model>")
     p.add_argument("--history", action="append", default=[], help="an earlier question (repeatable)")
     p.add_argument("--doc", action="append", default=[], help="only this doc_id (repeatable)")
@@ -50,7 +50,8 @@ def cmd_ask(args) -> int:
     if ans.citations:
         print("\nSources:")
         for c in ans.citations:
-            print(f"  [{c.n}] {c.label}. {c.title}.")
+            mark = " \u00b7 OCR" if c.ocr else ""  # the page was read by OCR from a scan
+            print(f"  [{c.n}] {c.label}{mark}. {c.title}.")
             print(f"       \u201c{c.quote}\u201d")
     if ans.unsupported:
         print("\nUnsupported (citation removed): " + " | ".join(ans.unsupported))
@@ -63,7 +64,7 @@ def eval_parser(p) -> None:
     """evaluate on a JSONL question set (exit 1 when a threshold is missed)"""
     p.add_argument("questions", help="JSONL file: {id, question, answerable, must_include, history?, ...}")
     p.add_argument("--out", default=None, help="folder for report.json, report.md and plots")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=k_arg, default=5, help="passages cited per answer, 1-50")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--min-hit5", type=float, default=None)
     p.add_argument("--min-coverage", type=float, default=None)

@@ -12,11 +12,52 @@ from typing import TYPE_CHECKING
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.store import StoreError
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 _load_lock = threading.Lock()
 _models: dict[str, Embedder] = {}
+_FIX = "set CADRES_EMBEDDING_MODEL to a sentence-transformers folder"
+
+
+class ModelNotFound(StoreError):
+    """The embedding model cannot be had: one fatal error naming the path, not a per-file failure or
+    a "model mismatch" with the index. A StoreError, so every front end (and ingest, as IngestFatal)
+    already reports it once, without a traceback."""
+
+    def __init__(self, path: str, reason: str = ""):
+        self.path = path
+        self.reason = reason
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"embedding model not found at {path}{detail}; {_FIX}")
+
+
+def _in_hub_cache(name: str) -> bool:
+    """A hub id the offline service can still load: it is in the local Hugging Face cache."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    ids = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    return any((Path(HF_HUB_CACHE) / f"models--{i.replace('/', '--')}").is_dir() for i in ids)
+
+
+def check_model_path(name_or_path: str) -> None:
+    """ModelNotFound, before any store is opened, for a model that cannot be there: a path that does
+    not exist or is not a sentence-transformers folder, or a name that is neither a folder nor in the
+    Hugging Face cache. (Checked late, it surfaced as a per-file "unreadable" or a model mismatch.)"""
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise ModelNotFound(name_or_path, "a file, not a model folder")
+        if not any((p / f).is_file() for f in ("modules.json", "config.json")):
+            raise ModelNotFound(name_or_path, "the folder has no modules.json or config.json")
+        return
+    hub_like = not name_or_path.startswith((".", "/", "~")) and "\\" not in name_or_path and name_or_path.count("/") <= 1
+    if not hub_like:
+        raise ModelNotFound(name_or_path)
+    if not _in_hub_cache(name_or_path):
+        raise ModelNotFound(name_or_path, "no such folder, and not in the Hugging Face cache; the service runs offline")
 
 
 def model_fingerprint(name_or_path: str) -> str:
@@ -81,10 +122,12 @@ class Embedder(Embeddings):
     """Sentence-transformers behind one lock: HF fast tokenizers are not safe for concurrent use."""
 
     def __init__(self, name_or_path: str, threads: int = 0):
+        check_model_path(name_or_path)
         self.name_or_path = name_or_path
         self.threads = threads
         self.fingerprint = model_fingerprint(name_or_path)
         self._model: SentenceTransformer | None = None
+        self._failed: ModelNotFound | None = None  # a load that failed is not retried on every call
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()  # serialises tokenizer and forward passes
 
@@ -92,22 +135,32 @@ class Embedder(Embeddings):
     def model(self) -> SentenceTransformer:
         if self._model is None:
             with self._load_lock:
+                if self._failed is not None:
+                    raise self._failed
                 if self._model is None:
-                    SentenceTransformer = _import_sentence_transformer()  # noqa: N806
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                    hf_logging.set_verbosity_error()
-                    if self.threads:
-                        # Several processes sharing few cores encode far faster with fewer threads each.
-                        import torch
-
-                        torch.set_num_threads(self.threads)
-
-                    self._model = SentenceTransformer(
-                        self.name_or_path, device="cpu", local_files_only=True
-                    )
+                    self._model = self._load()
         return self._model
+
+    def _load(self) -> SentenceTransformer:
+        try:
+            return self._load_model()
+        except Exception as e:  # missing weights, a hub id not in the offline cache, a broken config ...
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            self._failed = ModelNotFound(self.name_or_path, f"loading failed: {type(e).__name__}: {first}")
+            raise self._failed from e
+
+    def _load_model(self) -> SentenceTransformer:
+        SentenceTransformer = _import_sentence_transformer()  # noqa: N806
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        if self.threads:
+            # Several processes sharing few cores encode far faster with fewer threads each.
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return SentenceTransformer(self.name_or_path, device="cpu", local_files_only=True)
 
     @property
     def tokenizer(self):

@@ -45,6 +45,11 @@ class Citation(BaseModel):
     quotes: list[str] = Field(default_factory=list, description="Every sentence the answer quoted from this passage, verbatim.")
     score: float = 0.0
     container: str | None = None
+    volume: str | None = Field(None, description="Volume of the journal (or series) the source appeared in.")
+    issue: str | None = Field(None, description="Issue number within the volume.")
+    pages: str | None = Field(None, description="The source's own page range, such as \"200\u2013230\" (not the cited page).")
+    doi: str | None = Field(None, description="DOI without its resolver, such as \"10.1162/jcws_a_01083\".")
+    source_type: str | None = Field(None, description="What the source is, as its metadata says: \"journal article\", \"web page\", \"book chapter\".")
     url: str | None = None
     ocr: bool = Field(False, description="The cited page's text was read by OCR from a scan and may hold misreadings.")
 

@@ -1,4 +1,7 @@
-"""The conversation as a Markdown file: questions, answers, numbered sources, a Chicago bibliography."""
+"""The conversation as a Markdown file: questions, answers, numbered sources, a Chicago bibliography.
+
+The bibliography holds the same full references as the source cards (rag.citing.reference).
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ def conversation_markdown(
         parts += [answer_markdown_section(i, a), ""]
         cited.extend(a.citations)
     parts += ["## Bibliography", ""]
-    entries = bibliography(cited)
+    entries = bibliography(cited)  # full Chicago references, one a document, links only if safe
     for e in entries:
         parts += [_inert_entry(e), ""]
     if not entries:
@@ -60,8 +63,9 @@ def conversation_markdown(
 
 
 def _inert_entry(entry: str) -> str:
-    # bibliography() already writes the container in *italics*; only document-supplied markup goes.
-    return plain_text(" ".join(entry.split()))
+    """One line per entry. reference() has already made every document-supplied character literal
+    and kept only a safe http(s) address, so nothing more is stripped (that would undo its escapes)."""
+    return " ".join(entry.split())
 
 
 def export_filename(now: datetime | None = None) -> str:

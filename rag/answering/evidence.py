@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answering.fillers import fillers
+from rag.answering.injection import is_injection
 from rag.answering.nlp import annotate_many
 from rag.answering.question import Asked, Slot
 from rag.answering.terms import Term, coverage, term_match
@@ -121,11 +122,12 @@ class Evidence:
 
 
 def is_prose(text: str) -> bool:
-    """Headings, reference-list lines, boilerplate and fragments make poor answers."""
+    """Headings, reference-list lines, boilerplate and fragments make poor answers; text addressed
+    to an AI model ("Ignore all previous instructions ...") is never evidence at all."""
     words = text.split()
     if len(words) < 5 or _URL.search(text) or has_markup(text) or text.rstrip().endswith("?"):
         return False  # a question (often a heading) answers nothing
-    if _REFERENCE.search(text) or _BOILERPLATE.search(text) or _META.search(text):
+    if _REFERENCE.search(text) or _BOILERPLATE.search(text) or _META.search(text) or is_injection(text):
         return False
     return bool(_END.search(text.strip())) or len(words) > 14
 

@@ -130,6 +130,11 @@ def with_marker(sentence: str, n: int) -> str:
 
 def citation(n: int, p: Passage, quotes: list[str] | str, score: float) -> Citation:
     m = p.metadata
+
+    def _text(v: object) -> str | None:
+        # Ingest writes these as text, but a store filled by another writer may hold a volume as 24.
+        return None if v is None or str(v).strip() == "" else str(v)
+
     quotes = [quotes] if isinstance(quotes, str) else quotes
     authors = [a for a in str(m.get("authors", "")).split("; ") if a]
     return Citation(
@@ -144,6 +149,11 @@ def citation(n: int, p: Passage, quotes: list[str] | str, score: float) -> Citat
         quotes=quotes,
         score=round(score, 4),
         container=m.get("container"),
+        volume=_text(m.get("volume")),
+        issue=_text(m.get("issue")),
+        pages=_text(m.get("pages")),
+        doi=_text(m.get("doi")),
+        source_type=_text(m.get("source_type")),
         url=m.get("url") or (f"https://doi.org/{m['doi']}" if m.get("doi") else None),
         ocr="ocr_confidence" in m,
     )

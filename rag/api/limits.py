@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (streaming-safe): API key, per-client rate limit, request body cap."""
+"""Pure ASGI middleware (streaming-safe): API key, per-client rate limit, request body cap; and the
+caps on the conversation a question comes with (every message, and the history in all)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.api.errors import error_response
+from rag.api.errors import ApiError, error_response
 
 # Open without a key and never rate limited: the health probe and the API documentation.
 PUBLIC_PATHS = frozenset(
@@ -206,3 +207,40 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await error_response(413, _too_large(self.max_bytes))(scope, receive, send)
+
+
+# ---------------------------------------------------------------- conversation caps (422)
+# The body cap bounds bytes; these bound what one question drags along. User messages are read
+# (the last is the question, earlier ones the history), so each is capped like a question and all
+# the earlier ones together at HISTORY_QUESTIONS questions' worth. Other roles (a client's system
+# prompt, earlier answers sent back) are never read, only skipped: each gets a looser fixed cap.
+HISTORY_QUESTIONS = 10
+OTHER_MESSAGE_CHARS = 32_000
+
+
+def _too_long(field: str, n: int, cap: int, why: str) -> ApiError:
+    return ApiError(422, f"{field}: longer than {cap} characters ({why}); got {n}", field=field)
+
+
+def check_history_total(history: list[str] | None, settings, field: str = "history") -> None:
+    """422 when the earlier questions together pass HISTORY_QUESTIONS x CADRES_MAX_QUESTION_CHARS."""
+    cap = HISTORY_QUESTIONS * settings.max_question_chars
+    total = sum(len(h) for h in history or [])
+    if total > cap:
+        raise _too_long(
+            field, total, cap, f"all earlier turns together; {HISTORY_QUESTIONS} x CADRES_MAX_QUESTION_CHARS"
+        )
+
+
+def check_messages(messages: list[tuple[str, str]], settings) -> None:
+    """(role, text) of every chat message, in order: 422 naming `messages[i].content` for a message
+    over its cap, or `messages` when the earlier user messages together pass the history cap."""
+    q = settings.max_question_chars
+    other = max(q, OTHER_MESSAGE_CHARS)
+    for i, (role, text) in enumerate(messages):
+        if role == "user" and len(text) > q:
+            raise _too_long(f"messages[{i}].content", len(text), q, "CADRES_MAX_QUESTION_CHARS")
+        if role != "user" and len(text) > other:
+            raise _too_long(f"messages[{i}].content", len(text), other, f"a {role!r} message")
+    earlier = [t for r, t in messages if r == "user"][:-1]
+    check_history_total(earlier, settings, field="messages")

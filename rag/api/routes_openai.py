@@ -17,6 +17,8 @@ from fastapi.responses import StreamingResponse
 
 from rag.api.deps import check_question, qa_of, settings_of
 from rag.api.errors import COMMON_ERRORS, ApiError, error_body, responses
+from rag.api.limits import check_messages
+from rag.api.routes_qa import model_errors
 from rag.api.schemas import (
     MODEL_ID,
     ChatChoice,
@@ -152,18 +154,20 @@ async def chat_completions(body: ChatRequest, request: Request):
     settings, qa = settings_of(request), qa_of(request)
     question, idx, history = question_and_history(body.messages)
     check_question(question, settings, field=f"messages[{idx}].content")
+    check_messages([(m.role, message_text(m)) for m in body.messages], settings)
     filters = body.filters.model_dump(exclude_none=True) if body.filters else None
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if not body.stream:
-        answer = await run_work(
-            qa.ask,
-            question,
-            history=history or None,
-            k=body.k,
-            filters=filters,
-            timeout=settings.request_timeout,
-            what="the answer",
-        )
+        with model_errors():
+            answer = await run_work(
+                qa.ask,
+                question,
+                history=history or None,
+                k=body.k,
+                filters=filters,
+                timeout=settings.request_timeout,
+                what="the answer",
+            )
         content = reply_content(answer)
         return ChatCompletion(
             id=cid,
@@ -179,7 +183,8 @@ async def chat_completions(body: ChatRequest, request: Request):
         what="the answer",
     )
     try:
-        first = await stream.next()
+        with model_errors():
+            first = await stream.next()
     except StopAsyncIteration:
         raise ApiError(500, "the answer stream ended without an answer") from None
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from fastapi import APIRouter, Request
@@ -9,9 +10,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.api.deps import check_history, check_question, model_name, qa_of, settings_of
 from rag.api.errors import COMMON_ERRORS, ApiError, error_body, responses
+from rag.api.limits import check_history_total
 from rag.api.schemas import AskRequest, DocumentList, Health, HealthDown
 from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
+from rag.embedding import ModelNotFound
 from rag.models import Answer
 
 log = logging.getLogger("rag.api")
@@ -22,6 +25,26 @@ STREAM_DOC = """Server-sent events, in order: one `retrieval` event (`data`: {ty
 `token` events (`data`: {type, text}) and a final `answer` event (`data`: {type, answer}; the answer
 is the same object /v1/ask returns). A failure after the stream has started is sent as an `error`
 event (`data`: {"error": {message, type}}) and ends the stream."""
+
+
+def model_unavailable(e: ModelNotFound) -> ApiError:
+    """503 for a missing embedding model, naming it as /v1/health does: never the server's full path,
+    nor a loader's message (which may hold paths); the server log has those."""
+    why = "" if not e.reason or e.reason.startswith("loading failed") else f" ({e.reason})"
+    return ApiError(
+        503,
+        f"embedding model not found at {model_name(e.path)}{why} on the server; "
+        "set CADRES_EMBEDDING_MODEL to a sentence-transformers folder",
+        type="model_unavailable",
+    )
+
+
+@contextlib.contextmanager
+def model_errors():
+    try:
+        yield
+    except ModelNotFound as e:
+        raise model_unavailable(e) from None
 
 
 @router.post(
@@ -35,15 +58,17 @@ async def ask(body: AskRequest, request: Request) -> Answer:
     settings, qa = settings_of(request), qa_of(request)
     check_question(body.question, settings)
     history = check_history(body.history, settings)
-    return await run_work(
-        qa.ask,
-        body.question,
-        history=history,
-        k=body.k,
-        filters=body.filters_dict(),
-        timeout=settings.request_timeout,
-        what="the answer",
-    )
+    check_history_total(history, settings)
+    with model_errors():
+        return await run_work(
+            qa.ask,
+            body.question,
+            history=history,
+            k=body.k,
+            filters=body.filters_dict(),
+            timeout=settings.request_timeout,
+            what="the answer",
+        )
 
 
 @router.post(
@@ -71,13 +96,15 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     settings, qa = settings_of(request), qa_of(request)
     check_question(body.question, settings)
     history = check_history(body.history, settings)
+    check_history_total(history, settings)
     stream = ThreadedStream(
         lambda: qa.stream(body.question, history=history, k=body.k, filters=body.filters_dict()),
         timeout=settings.request_timeout,
         what="the answer",
     )
     try:
-        first = await stream.next()  # errors before the first event still get a status code
+        with model_errors():
+            first = await stream.next()  # errors before the first event still get a status code
     except StopAsyncIteration:
         raise ApiError(500, "the answer stream ended without an answer") from None
     except BaseException:
@@ -117,6 +144,8 @@ async def health(request: Request):
             qa.status, timeout=min(settings.request_timeout, 30.0), what="the health check"
         )
     except Exception as e:
+        if isinstance(e, ModelNotFound):
+            e = model_unavailable(e)
         msg = e.message if isinstance(e, ApiError) else str(e) or type(e).__name__
         if not isinstance(e, ApiError):
             log.warning("health check failed: %s: %s", type(e).__name__, e)
@@ -147,5 +176,6 @@ async def health(request: Request):
 )
 async def documents(request: Request) -> DocumentList:
     settings, qa = settings_of(request), qa_of(request)
-    docs = await run_work(qa.documents, timeout=settings.request_timeout, what="the document list")
+    with model_errors():
+        docs = await run_work(qa.documents, timeout=settings.request_timeout, what="the document list")
     return DocumentList(count=len(docs), documents=docs)

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from rag.assistant import K_MAX, K_MIN
 from rag.models import Citation, DocumentMeta, FileFailure, IngestReport
 
 MODEL_ID = "cadres-qa"
 MAX_HISTORY = 50
+
+
+def _k_in_range(k: int) -> int:
+    # A custom check rather than ge/le: the 422 then says the whole range ("k: must be between 1 and 50").
+    if not K_MIN <= k <= K_MAX:
+        raise PydanticCustomError(
+            "k_range", "must be between {lo} and {hi} (passages to retrieve), got {k}", {"lo": K_MIN, "hi": K_MAX, "k": k}
+        )
+    return k
+
+
+PassageCount = Annotated[
+    int, AfterValidator(_k_in_range), WithJsonSchema({"type": "integer", "minimum": K_MIN, "maximum": K_MAX})
+]
 
 
 class FiltersIn(BaseModel):
@@ -47,9 +63,7 @@ class AskRequest(BaseModel):
         max_length=MAX_HISTORY,
         description="Earlier questions of the conversation, oldest first.",
     )
-    k: int | None = Field(
-        None, ge=1, le=50, description="Passages to retrieve (default CADRES_TOP_K)."
-    )
+    k: PassageCount | None = Field(None, description="Passages to retrieve, 1-50 (default CADRES_TOP_K).")
     filters: FiltersIn | None = None
 
     def filters_dict(self) -> dict | None:
@@ -149,9 +163,7 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    k: int | None = Field(
-        None, ge=1, le=50, description="cadres-qa extension: passages to retrieve."
-    )
+    k: PassageCount | None = Field(None, description="cadres-qa extension: passages to retrieve, 1-50.")
     filters: FiltersIn | None = Field(None, description="cadres-qa extension: retrieval filters.")
 
 

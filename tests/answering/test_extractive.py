@@ -84,12 +84,13 @@ def test_timings_cover_retrieval_answering_and_total(answer):
     assert t["total"] >= t["retrieve"]
 
 
-def test_stream_yields_retrieval_then_tokens_then_the_answer(streamed, answer):
+def test_stream_yields_retrieval_then_the_whole_text_then_the_answer(streamed, answer):
     assert isinstance(streamed[0], RetrievalEvent)
     assert isinstance(streamed[-1], AnswerEvent)
     tokens = streamed[1:-1]
-    assert len(tokens) > 1 and all(isinstance(t, TokenEvent) for t in tokens)
-    assert "".join(t.text for t in tokens) == answer.answer
+    # The extractive answer is composed whole: one piece, no fake word pieces.
+    assert len(tokens) == 1 and isinstance(tokens[0], TokenEvent)
+    assert tokens[0].text == answer.answer == streamed[-1].answer.answer
     retrieval = streamed[0]
     assert retrieval.query == QUESTION
     assert len(retrieval.passages) == 5

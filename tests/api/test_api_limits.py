@@ -285,3 +285,114 @@ def test_unreachable_chroma_server_is_503(make_settings, free_port):
     body = r.json()
     assert body["status"] == "unavailable" and "not reachable" in body["error"]["message"]
     assert_error(c.post("/v1/ask", json={"question": QUESTION}), 503)
+
+
+# ---------------------------------------------------------------- k and the conversation (422)
+@pytest.mark.parametrize("k", [0, 51, -3])
+def test_k_out_of_range_is_422_naming_k_and_the_range(client, k):
+    chat = {"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}], "k": k}
+    for path, body in (("/v1/ask", {"question": QUESTION, "k": k}), (CHAT, chat)):
+        err = assert_error(client.post(path, json=body), 422, field="k")
+        assert f"k: must be between 1 and 50 (passages to retrieve), got {k}" in err["message"]
+    with client.stream("POST", "/v1/ask/stream", json={"question": QUESTION, "k": k}) as r:
+        r.read()
+        assert_error(r, 422, field="k")
+
+
+@pytest.mark.parametrize("k", [0, 51, True, "5", 2.0])
+def test_library_rejects_k_out_of_range_with_a_value_error(assistant, k):
+    with pytest.raises(ValueError, match=r"^k: must be (between 1 and 50|a whole number from 1 to 50), got "):
+        assistant.ask(QUESTION, k=k)
+    with pytest.raises(ValueError, match=r"^k: "):
+        assistant.retrieve(QUESTION, k=k)
+
+
+def test_an_earlier_user_message_is_capped_like_the_last(make_app):
+    """The issue's case: a 100k-character earlier message, under the body cap, with a short last one."""
+    c = TestClient(make_app())
+    msgs = [
+        {"role": "user", "content": "x" * 100_000},
+        {"role": "assistant", "content": "Fushun [1]."},
+        {"role": "user", "content": QUESTION},
+    ]
+    err = assert_error(c.post(CHAT, json={"model": "cadres-qa", "messages": msgs}), 422, field="messages[0].content")
+    assert err["message"] == (
+        "messages[0].content: longer than 4000 characters (CADRES_MAX_QUESTION_CHARS); got 100000"
+    )
+    msgs[0] = {"role": "user", "content": [{"type": "text", "text": "x" * 5000}]}  # content parts count
+    assert_error(c.post(CHAT, json={"model": "cadres-qa", "messages": msgs}), 422, field="messages[0].content")
+    with c.stream("POST", CHAT, json={"model": "cadres-qa", "messages": msgs, "stream": True}) as r:
+        r.read()
+        assert_error(r, 422, field="messages[0].content")
+
+
+def test_other_roles_have_a_looser_cap_but_a_cap(make_app):
+    from rag.api.limits import OTHER_MESSAGE_CHARS
+
+    c = TestClient(make_app(max_question_chars=200))
+    sent_back = "Fushun and Taiyuan held the detainees [1]. " * 30  # an earlier answer: 1290 characters
+    ok = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": sent_back},
+        {"role": "user", "content": "And when were they released?"},
+    ]
+    assert c.post(CHAT, json={"model": "cadres-qa", "messages": ok}).status_code == 200
+    big = [{"role": "system", "content": "x" * (OTHER_MESSAGE_CHARS + 1)}, {"role": "user", "content": QUESTION}]
+    err = assert_error(c.post(CHAT, json={"model": "cadres-qa", "messages": big}), 422, field="messages[0].content")
+    assert f"longer than {OTHER_MESSAGE_CHARS} characters (a 'system' message)" in err["message"]
+
+
+def test_the_history_in_all_is_capped(make_app):
+    from rag.api.limits import HISTORY_QUESTIONS
+
+    c = TestClient(make_app(max_question_chars=100))
+    turns = [f"Where were Japanese war criminals detained in China, question {i:02d}?" + "." * 30 for i in range(12)]
+    assert all(len(t) <= 100 for t in turns) and sum(map(len, turns)) > HISTORY_QUESTIONS * 100
+    msgs = [{"role": "user", "content": t} for t in turns] + [{"role": "user", "content": QUESTION}]
+    err = assert_error(c.post(CHAT, json={"model": "cadres-qa", "messages": msgs}), 422, field="messages")
+    assert f"longer than {HISTORY_QUESTIONS * 100} characters" in err["message"]
+    assert "CADRES_MAX_QUESTION_CHARS" in err["message"]
+    err = assert_error(c.post("/v1/ask", json={"question": QUESTION, "history": turns}), 422, field="history")
+    assert f"got {sum(map(len, turns))}" in err["message"]
+    with c.stream("POST", "/v1/ask/stream", json={"question": QUESTION, "history": turns}) as r:
+        r.read()
+        assert_error(r, 422, field="history")
+    assert c.post("/v1/ask", json={"question": QUESTION, "history": turns[:9]}).status_code == 200
+
+
+# ---------------------------------------------------------------- a missing embedding model (503)
+def test_missing_embedding_model_is_a_clear_503_without_the_server_path(make_settings, tmp_path):
+    from rag import Assistant
+    from rag.api.app import create_app
+
+    missing = tmp_path / "models" / "no-such-model"
+    settings = make_settings(embedding_model=str(missing))
+    c = TestClient(create_app(settings, Assistant(settings)))
+    chat = {"model": "cadres-qa", "messages": [{"role": "user", "content": QUESTION}]}
+    for r in (
+        c.post("/v1/ask", json={"question": QUESTION}),
+        c.post(CHAT, json=chat),
+        c.post(CHAT, json={**chat, "stream": True}),
+        c.post("/v1/ask/stream", json={"question": QUESTION}),
+        c.get("/v1/documents"),
+    ):
+        err = assert_error(r, 503)
+        assert err["type"] == "model_unavailable", err
+        assert err["message"].startswith("embedding model not found at models/no-such-model on the server")
+        assert "CADRES_EMBEDDING_MODEL" in err["message"] and str(tmp_path) not in err["message"]
+    r = c.get("/v1/health")
+    assert r.status_code == 503 and "embedding model not found at models/no-such-model" in r.text
+    assert str(tmp_path) not in r.text
+
+
+def test_missing_embedding_model_is_logged_once_at_warm_up(make_settings, tmp_path, caplog):
+    from rag.api.app import create_app
+
+    missing = tmp_path / "no-such-model"
+    with caplog.at_level("WARNING", logger="rag.api"), TestClient(
+        create_app(make_settings(embedding_model=str(missing)))
+    ) as c:
+        assert c.app.state.warmed.wait(60)
+    warm = [r for r in caplog.records if "warm-up" in r.getMessage()]
+    assert len(warm) == 1 and warm[0].exc_info is None, [r.getMessage() for r in warm]
+    assert f"embedding model not found at {missing}" in warm[0].getMessage()

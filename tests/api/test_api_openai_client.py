@@ -50,7 +50,7 @@ def test_streaming_completion(oai):
         if chunk.choices and chunk.choices[0].finish_reason:
             finals.append(chunk)
     content = "".join(parts)
-    assert len(parts) > 3
+    assert len(parts) >= 2  # the extractive answer whole, then its sources: no fake word pieces
     assert "[1]" in content and "Sources:" in content
     assert content == plain.choices[0].message.content
     assert len(finals) == 1 and (finals[0].model_extra or {})["citations"]

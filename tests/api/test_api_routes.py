@@ -66,7 +66,7 @@ def test_ask_stream_sends_retrieval_tokens_then_answer(client):
     names = [e for e, _ in events]
     assert names[0] == "retrieval"
     assert names[-1] == "answer"
-    assert set(names[1:-1]) == {"token"} and len(names) > 3
+    assert names[1:-1] == ["token"]  # the extractive answer is composed whole: one token event
     datas = [json.loads(d) for _, d in events]
     assert all(d["type"] == n for d, n in zip(datas, names, strict=True))
     assert datas[0]["passages"] and datas[0]["query"]
@@ -141,7 +141,8 @@ def test_chat_completion_stream_matches_plain(client):
     last = chunks[-1]
     assert last["choices"][0]["finish_reason"] == "stop"
     assert last["citations"] == plain["citations"] and last["refused"] is False
-    assert len(chunks) > 4  # progressive, not one blob
+    # Role, the extractive answer whole, its sources, the final chunk: no fake word pieces to reconcile.
+    assert len(chunks) >= 3
 
 
 def test_chat_stream_usage_chunk_when_asked(client):

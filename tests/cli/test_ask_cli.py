@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .clirun import run_cadres
 
 KM_QUESTION = (
@@ -44,3 +46,24 @@ def test_ask_empty_question_is_a_clear_error(corpus_settings):
     assert proc.returncode == 1
     assert proc.stderr.strip() == "cadres: error: question: must not be empty"
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize(("k", "why"), [("0", "between 1 and 50, got 0"), ("51", "between 1 and 50, got 51"),
+                                        ("five", "a whole number from 1 to 50, got 'five'")])
+def test_ask_k_out_of_range_is_a_usage_error(corpus_settings, k, why):
+    proc = run_cadres("ask", KM_QUESTION, "--k", k, CADRES_DATA_DIR=corpus_settings.data_dir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[-1] == f"cadres ask: error: argument --k: must be {why}"
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_ask_with_a_missing_embedding_model_says_so_once(corpus_settings, tmp_path):
+    """The store was built with the real model: before, this surfaced as a model mismatch."""
+    missing = tmp_path / "no-such-model"
+    proc = run_cadres("ask", KM_QUESTION, CADRES_DATA_DIR=corpus_settings.data_dir, CADRES_EMBEDDING_MODEL=missing)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        f"cadres: error: embedding model not found at {missing}; "
+        "set CADRES_EMBEDDING_MODEL to a sentence-transformers folder\n"
+    )
+    assert proc.stdout == ""

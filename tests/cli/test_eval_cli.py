@@ -106,3 +106,10 @@ def test_unreadable_compare_report_is_a_clear_error(tmp_path, question_file, cor
     assert proc.returncode == 1
     assert f"cadres: error: --compare {bad}: not a readable report.json" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_eval_k_0_is_a_usage_error(question_file, corpus_settings):
+    proc = run_module("eval", question_file, "--k", "0", CADRES_DATA_DIR=corpus_settings.data_dir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "cadres eval: error: argument --k: must be between 1 and 50, got 0"
+    assert "Traceback" not in proc.stderr and proc.stdout == ""

@@ -14,6 +14,11 @@ KM = dict(
     authors=["Amy King", "Sherzod Muminov"],
     year=2022,
     container="Journal of Cold War Studies",
+    volume="24",
+    issue="3",
+    pages="200\u2013230",
+    doi="10.1162/jcws_a_01083",
+    source_type="journal article",
 )
 NOTES = dict(
     doc_id="soviet-internment-labour",
@@ -21,6 +26,8 @@ NOTES = dict(
     authors=["cadres-qa editors"],
     year=2026,
     container="cadres-qa background notes",
+    source_type="background notes",
+    url="javascript:alert(document.cookie)",  # document metadata is untrusted: never a link
 )
 
 
@@ -57,13 +64,16 @@ def test_export_has_every_turn_and_ends_with_the_bibliography():
     assert "Closest sources:\n\n- King and Muminov 2022 (Japan Still Has Cadres Remaining)" in md
     tail = md.split("## Bibliography", 1)[1]
     assert md.rstrip().rsplit("\n## ", 1)[1].startswith("Bibliography")
-    # Chicago author-date, one entry per document, sorted.
+    # Chicago author-date, one entry per document, sorted: the full references of the source cards.
     entries = [ln for ln in tail.strip().splitlines() if ln]
-    assert entries == sorted(bibliography(answered().citations), key=str.casefold)
-    assert len(entries) == 2
-    km = next(e for e in entries if e.startswith("King, Amy, and Sherzod Muminov. 2022. \u201cJapan Still"))
-    assert "*Journal of Cold War Studies*" in km
-    assert any(e.startswith("cadres-qa editors. 2026. \u201cThe Soviet internment") for e in entries)
+    assert entries == bibliography(answered().citations)
+    assert entries == [
+        "cadres-qa editors. 2026. \u201cThe Soviet internment of Japanese.\u201d *cadres-qa background notes*.",
+        "King, Amy, and Sherzod Muminov. 2022. \u201cJapan Still Has Cadres Remaining: Japanese in the USSR and China "
+        "from World War II to Cold War, 1945\u20131956.\u201d *Journal of Cold War Studies* 24 (3): 200\u2013230. "
+        "https://doi.org/10.1162/jcws_a_01083.",
+    ]
+    assert "javascript:" not in md
 
 
 def test_export_makes_document_text_inert():
