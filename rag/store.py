@@ -8,15 +8,20 @@ makes ingest incremental). All shared state lives in Chroma, so replicas on a Ch
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
+import logging
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from rag.settings import Settings
 
 SCHEMA_VERSION = "1"
+log = logging.getLogger("rag.store")
 
 
 class StoreError(RuntimeError):
@@ -55,13 +60,32 @@ def make_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+# One client per store location per process; `_opened`: when it was last reopened. `_seen`: per
+# collection, the generation the location's client was last made current for and, until it has
+# settled, when it moved. `_own`: the generations this process wrote.
 _clients: dict[tuple, Any] = {}
+_opened: dict[tuple, float] = {}
+_seen: dict[tuple, tuple[str, float | None]] = {}
+_own: deque[str] = deque(maxlen=64)
 _clients_lock = threading.Lock()
+REOPEN_MIN_S = 1.0  # error-driven reopens of one location at most this often (each reloads the HNSW)
+RETRY_AFTER_S = 2
+SETTLE_S = 5.0  # a moved generation standing this long gets one more reopen (see Store.refresh)
+
+
+class StoreBusy(StoreError):
+    """Another process is rewriting the embedded store and a read failed even on a fresh client."""
+
+    retry_after = RETRY_AFTER_S
+
+
+def _key(settings: Settings) -> tuple:
+    return (settings.chroma_url, str(settings.chroma_path.resolve()))
 
 
 def get_client(settings: Settings):
     """One client per store location per process (Chroma's embedded client is not meant to be opened twice)."""
-    key = (settings.chroma_url, str(settings.chroma_path.resolve()))
+    key = _key(settings)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -70,17 +94,186 @@ def get_client(settings: Settings):
 
 
 def forget_client(settings: Settings) -> None:
-    key = (settings.chroma_url, str(settings.chroma_path.resolve()))
+    key = _key(settings)
     with _clients_lock:
         _clients.pop(key, None)
+        _opened.pop(key, None)
+        for k in [k for k in _seen if k[0] == key]:
+            del _seen[k]
+
+
+def reopen_client(settings: Settings, stale: Any = None, *, throttle: bool = False):
+    """A fresh embedded client in place of `stale`, so reads see what another process wrote.
+
+    Chroma's embedded client loads each HNSW index once and never notices another process's
+    writes (queries then miss new rows, and fetching their vectors fails with "Error finding id").
+    Chroma caches one System per path, so the entry is dropped (not stopped: requests in flight
+    finish on the old client, which the garbage collector frees once they let go of it) before a
+    new client is made. A Chroma server needs none of this. `stale` guards against reopening twice
+    when several threads hit the same stale client; `throttle` skips a reopen of a client that was
+    itself reopened under REOPEN_MIN_S ago.
+    """
+    key = _key(settings)
+    with _clients_lock:
+        current = _clients.get(key)
+        if settings.chroma_url or (current is not None and stale is not None and current is not stale):
+            return current if current is not None else _open_locked(key, settings)
+        if current is not None and throttle and time.monotonic() - _opened.get(key, 0.0) < REOPEN_MIN_S:
+            return current
+        if current is not None:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            ident = getattr(current, "_identifier", str(settings.chroma_path))
+            SharedSystemClient._identifier_to_system.pop(ident, None)
+        client = _open_locked(key, settings)
+    log.info("reopened the embedded store at %s: another process changed it", settings.chroma_path)
+    _collect_retired()
+    return client
+
+
+def _open_locked(key: tuple, settings: Settings):
+    client = _clients[key] = make_client(settings)
+    _opened[key] = time.monotonic()
+    return client
+
+
+def _collect_retired() -> None:
+    """Free retired clients soon, and again once requests in flight are done with them: a Chroma
+    System holds reference cycles, so until a collection each reopen keeps its HNSW in memory."""
+    for delay in (1.0, 30.0):
+        t = threading.Timer(delay, gc.collect)
+        t.daemon = True
+        t.start()
+
+
+def _retryable(e: Exception) -> bool:
+    from chromadb.errors import InternalError, NotFoundError
+
+    return isinstance(e, InternalError | NotFoundError)
+
+
+class ResilientCollection:
+    """A Chroma collection whose reads survive another process's writes to the embedded store.
+
+    Reads go to the location's current client (re-fetching the collection after a reopen). A read
+    that fails with Chroma's internal or not-found error (a stale index, a rebuilt collection)
+    reopens the client and is tried once more. Should that fail too (an ingest is still writing),
+    a `get` asking for vectors returns the rows whose vectors can be read, and any other read is a
+    StoreBusy (503 with Retry-After). Writes and attributes are the current collection's, unretried.
+    """
+
+    _READS = frozenset({"get", "query", "count", "peek"})
+
+    def __init__(self, store: Store, name: str, collection: Any, client: Any):
+        self._store, self._name, self._col, self._client = store, name, collection, client
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") or attr in ("_store", "_name", "_col", "_client"):
+            raise AttributeError(attr)  # not set yet (copy, pickle): never recurse
+        if attr in ResilientCollection._READS:
+            return functools.partial(self._read, attr)
+        return getattr(self._current(), attr)
+
+    def __repr__(self) -> str:
+        return f"ResilientCollection({self._name!r})"
+
+    def _current(self):
+        client = self._store.client
+        if client is not self._client:
+            self._col, self._client = client.get_collection(self._name, embedding_function=None), client
+        return self._col
+
+    def _read(self, method: str, *args, **kw):
+        try:
+            return getattr(self._current(), method)(*args, **kw)
+        except Exception as e:
+            if not _retryable(e):
+                raise
+        reopen_client(self._store.settings, stale=self._client, throttle=True)
+        try:
+            col = self._current()
+            return getattr(col, method)(*args, **kw)
+        except Exception as e:
+            if not _retryable(e):
+                raise
+            if method == "get" and not args and "embeddings" in (kw.get("include") or ()):
+                with contextlib.suppress(Exception):
+                    return _readable_rows(col, kw)
+            log.warning("store read failed after a reopen (%s: %s)", type(e).__name__, e)
+            raise StoreBusy(
+                f"the store in {self._store._where()} is being changed by another process (an ingest); "
+                f"retry in a few seconds"
+            ) from None
+
+
+def _readable_rows(col, kw: dict) -> dict:
+    """What `col.get(**kw)` would return, less the rows whose vectors this client cannot read yet
+    (written by another process after it loaded its index): found by halving the id list."""
+    include = list(kw["include"])
+    ids = col.get(**{**kw, "include": []})["ids"]  # from SQLite, which is always current
+    good: list[str] = []
+
+    def keep(part: list[str]) -> None:
+        try:
+            col.get(ids=part, include=["embeddings"])
+            good.extend(part)
+        except Exception as e:
+            if not _retryable(e):
+                raise
+            if len(part) > 1:
+                keep(part[: len(part) // 2])
+                keep(part[len(part) // 2 :])
+
+    if ids:
+        keep(ids)
+    log.info("read %d of %d rows: the others are being written by another process", len(good), len(ids))
+    if not good:
+        return {"ids": [], **{k: [] for k in include}, "included": include}
+    return col.get(ids=good, include=include)
 
 
 class Store:
     def __init__(self, settings: Settings, model_fingerprint: str):
         self.settings = settings
         self.model = model_fingerprint
-        self.client = get_client(settings)
+        self._key = _key(settings)
+        get_client(settings)  # fails here, with what to do, on an unwritable data dir
         self.name = settings.collection
+
+    @property
+    def client(self):
+        """The location's current client: it changes when another process's ingest is noticed."""
+        client = _clients.get(self._key)
+        return client if client is not None else get_client(self.settings)
+
+    def refresh(self, generation: str) -> bool:
+        """Reopen the embedded client when another process moved the store's generation; True if reopened.
+
+        Not for this process's own writes (an in-process ingest shares the client, which is then
+        current), nor on a Chroma server. A generation that has stood still for SETTLE_S after
+        moving gets one more reopen: an ingest stamps its end before it finishes (it still syncs the
+        lexical index and its Chroma flushes on exit), so the first reopen may come too early.
+        """
+        if self.settings.chroma_url:
+            return False
+        key = (self._key, self.name)
+        now = time.monotonic()
+        with _clients_lock:
+            seen, moved = _seen.get(key, (None, None))
+            if seen is None or generation in _own:
+                _seen[key] = (generation, None)
+                return False
+            if seen == generation:
+                if moved is None or now - moved < SETTLE_S:
+                    return False
+                _seen[key] = (generation, None)
+            else:
+                _seen[key] = (generation, now)
+        reopen_client(self.settings)
+        return True
+
+    def _wrap(self, col, client) -> ResilientCollection:
+        return ResilientCollection(self, col.name, col, client)
 
     # ------------------------------------------------------------ collections
     def _expected_meta(self) -> dict:
@@ -100,7 +293,8 @@ class Store:
                 f"no index named {self.name!r} in {self._where()}; run `cadres ingest` first"
             )
         expected = self._expected_meta()
-        col = self.client.get_or_create_collection(
+        client = self.client
+        col = client.get_or_create_collection(
             self.name,
             configuration={"hnsw": {"space": "cosine"}},
             metadata={**expected, "generation": "0", "updated": time.time()},
@@ -123,15 +317,18 @@ class Store:
                 f"{self.settings.chunk_tokens}/{self.settings.chunk_overlap_tokens}. "
                 "Re-ingest everything with `cadres ingest --rebuild`."
             )
-        return col
+        return self._wrap(col, client)
 
     def sentences(self):
-        return self.client.get_or_create_collection(
+        client = self.client
+        col = client.get_or_create_collection(
             f"{self.name}-sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+        return self._wrap(col, client)
 
     def files(self):
-        return self.client.get_or_create_collection(f"{self.name}-files", embedding_function=None)
+        client = self.client
+        return self._wrap(client.get_or_create_collection(f"{self.name}-files", embedding_function=None), client)
 
     def drop(self) -> None:
         for n in (self.name, f"{self.name}-sentences", f"{self.name}-files"):
@@ -142,23 +339,35 @@ class Store:
         return self.settings.chroma_url or str(self.settings.chroma_path)
 
     # ------------------------------------------------------------ bookkeeping
-    def generation(self) -> str:
+    def _chunks_meta(self) -> dict | None:
+        """The chunks collection's metadata; None when there is none (or another process's
+        `--rebuild` just dropped it)."""
+        from chromadb.errors import NotFoundError
+
         if not self.exists():
-            return "none"
-        return str((self.client.get_collection(self.name, embedding_function=None).metadata or {}).get("generation", "0"))
+            return None
+        try:
+            return self.client.get_collection(self.name, embedding_function=None).metadata or {}
+        except NotFoundError:
+            return None
+
+    def generation(self) -> str:
+        meta = self._chunks_meta()
+        return "none" if meta is None else str(meta.get("generation", "0"))
 
     def bump_generation(self) -> str:
         col = self.chunks(create=True)
         meta = dict(col.metadata or {})
         meta["generation"] = uuid.uuid4().hex
         meta["updated"] = time.time()
+        with _clients_lock:
+            _own.append(meta["generation"])  # this process's readers share the writing client
         col.modify(metadata=meta)
         return meta["generation"]
 
     def updated_at(self) -> float | None:
-        if not self.exists():
-            return None
-        return (self.client.get_collection(self.name, embedding_function=None).metadata or {}).get("updated")
+        meta = self._chunks_meta()
+        return None if meta is None else meta.get("updated")
 
     def manifest(self) -> dict[str, dict]:
         """source -> {content_hash, doc_id, n_chunks, meta}."""
@@ -166,8 +375,11 @@ class Store:
         return {i: m for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
 
     def documents(self) -> list[dict]:
+        """Ingested documents; one still being written (its entry says so) is not listed yet."""
         out = []
         for source, m in sorted(self.manifest().items(), key=lambda kv: kv[1].get("doc_id", "")):
+            if m.get("state") == "writing":
+                continue
             meta = json.loads(m.get("meta", "{}"))
             out.append({**meta, "source": source, "chunks": m.get("n_chunks", 0), "ingested_at": m.get("ingested_at")})
         return out

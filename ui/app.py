@@ -7,6 +7,7 @@ is always escaped (ui.rendering) before it reaches st.markdown, and HTML is neve
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,7 @@ from pydantic import ValidationError  # noqa: E402
 from rag.models import Answer  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from ui import rendering as R  # noqa: E402
+from ui.conversations import Conversation, Conversations, Message, new_id, title_for, valid_id  # noqa: E402
 from ui.export import conversation_markdown, export_filename  # noqa: E402
 from ui.uploads import ALLOWED_EXTENSIONS, ingest_uploads  # noqa: E402
 
@@ -32,7 +34,10 @@ WARM_UP = "How did the Soviet Union treat the Japanese internees?"
 HISTORY_TURNS = 6  # earlier questions passed to the Assistant for follow-ups
 SPINNER = "Loading the embedding model and the document store\u2026"
 
-st.set_page_config(page_title="cadres-qa", page_icon=":material/history_edu:", layout="centered")
+# An emoji, not a Material icon: a Material page icon is fetched from fonts.gstatic.com, and nothing
+# may leave this machine.
+st.set_page_config(page_title="cadres-qa", page_icon="\U0001f4dc", layout="centered")
+PAGE_SETTINGS = ("top_k", "doc_filter", "year_range")  # widget keys saved with a conversation
 
 
 # ------------------------------------------------------------------ resources
@@ -76,17 +81,85 @@ def friendly(e: Exception) -> str:
     return f"Something went wrong ({type(e).__name__}: {e})."
 
 
-# ------------------------------------------------------------------ session
-def init_session() -> None:
+# ------------------------------------------------------------------ session and saved chats
+@st.cache_resource
+def get_conversations(data_dir: str) -> Conversations:
+    return Conversations(Path(data_dir))
+
+
+def init_session(chats: Conversations, generation: str | None) -> None:
+    """The browser id and the open chat come from the URL, so a reload finds both again."""
     ss = st.session_state
     ss.setdefault("messages", [])  # [{"role": "user", ...}, {"role": "assistant", "answer": Answer, ...}]
     ss.setdefault("uploader_gen", 0)
     ss.setdefault("upload_results", [])
+    if "browser" in ss:
+        return
+    qp = st.query_params
+    browser = qp.get("b")
+    if not valid_id(browser):
+        browser = new_id()
+        qp["b"] = browser
+    ss["browser"] = browser
+    conv_id = qp.get("c")
+    if valid_id(conv_id) and chats.get(browser, conv_id):
+        open_chat(chats, conv_id, generation)
+    else:
+        ss["conv_id"] = new_id()
+
+
+def open_chat(chats: Conversations, conv_id: str, generation: str | None) -> None:
+    ss = st.session_state
+    conv = chats.get(ss["browser"], conv_id)
+    if conv is None:
+        return
+    ss["conv_id"] = conv.id
+    ss["messages"] = [{**m.model_dump(exclude={"answer"}), "answer": m.answer} for m in conv.messages]
+    for key in PAGE_SETTINGS:
+        if key in conv.settings:
+            v = conv.settings[key]
+            ss[key] = tuple(v) if key == "year_range" and v else v
+    ss["stale_chat"] = bool(conv.messages) and conv.generation not in (None, generation)
+    st.query_params["c"] = conv.id
+    ss.pop("pending_question", None)
 
 
 def new_chat() -> None:
-    st.session_state["messages"] = []
-    st.session_state.pop("pending_question", None)
+    ss = st.session_state
+    ss["messages"] = []
+    ss["conv_id"] = new_id()
+    ss["stale_chat"] = False
+    for key in PAGE_SETTINGS:
+        ss.pop(key, None)
+    st.query_params["c"] = ss["conv_id"]
+    ss.pop("pending_question", None)
+
+
+def save_chat(chats: Conversations, generation: str | None, model: str | None) -> None:
+    """Written after every answer, and whenever the page's filters change, so a reload loses nothing."""
+    ss = st.session_state
+    msgs = ss["messages"]
+    page = {k: (list(ss[k]) if isinstance(ss.get(k), tuple) else ss[k]) for k in PAGE_SETTINGS if k in ss}
+    have = chats.get(ss["browser"], ss["conv_id"])
+    narrowed = tuple(ss.get("year_range") or ()) != tuple(ss.get("year_full") or ())
+    if not msgs and have is None and not ss.get("doc_filter") and not narrowed:
+        return  # nothing worth keeping yet
+    first = next((m["content"] for m in msgs if m["role"] == "user"), "")
+    answered = any(m.get("answer") is not None for m in msgs)
+    conv = Conversation(
+        id=ss["conv_id"],
+        title=(have.title if have and have.title != "New chat" else title_for(first) or "New chat"),
+        created=have.created if have else time.time(),
+        updated=time.time(),
+        generation=generation if answered and not ss.get("stale_chat") else (have.generation if have else None),
+        model=model,
+        settings=page,
+        messages=[Message.model_validate({k: v for k, v in m.items() if k != "k"}) for m in msgs],
+    )
+    if have and have.model_dump(exclude={"updated"}) == conv.model_dump(exclude={"updated"}):
+        return
+    chats.save(ss["browser"], conv)
+    st.query_params["c"] = conv.id
 
 
 def ask_example(q: str) -> None:
@@ -103,39 +176,103 @@ def earlier_questions() -> list[str]:
 
 
 # ------------------------------------------------------------------ rendering
-def render_citation(c, chunks: dict[str, str]) -> None:
-    with st.expander(R.source_label_markdown(c), icon=":material/format_quote:"):
-        st.markdown(R.citation_details_markdown(c))
+def render_citation(c, chunks: dict[str, str], turn: int) -> None:
+    """One card a passage: the full reference, the passage with every quoted sentence highlighted,
+    and for a PDF the cited page itself. Keyed, so it stays open or closed across questions."""
+    from rag.citing import reference, safe_url
+
+    key = R.card_key(turn, c.n)
+    with st.expander(R.source_label_markdown(c), icon=":material/format_quote:", key=key, on_change="rerun"):
+        url = safe_url(c.url)
+        # The address is not in the Markdown (it would be autolinked there); it is the button below.
+        st.markdown(R.escape_md(reference(c, style="plain", with_url=False)))
+        if url:
+            st.caption(R.escape_md(url))
+            st.link_button("Open the source", url, icon=":material/open_in_new:")
         chunk = chunks.get(c.chunk_id)
+        quotes = c.quotes or [c.quote]
         with st.container(border=True):
             if chunk:
-                st.caption("Passage (the quoted sentence is highlighted)")
-                st.markdown(R.highlight_markdown(chunk, c.quote))
+                st.caption("Passage (the quoted sentences are highlighted)")
+                st.markdown(R.highlight_all_markdown(chunk, quotes))
             else:
                 st.caption("Quoted sentence")
-                st.markdown(R.escape_md(c.quote))
+                st.markdown(R.escape_md(" ".join(quotes)))
+        pdf = (st.session_state.get("doc_sources") or {}).get(c.doc_id)
+        if pdf and pdf.lower().endswith(".pdf") and c.page and st.toggle(
+            f"Show page {c.page}", key=f"page-{key}"
+        ):
+            render_pdf_page(Path(pdf), c.page, quotes)
 
 
-def render_answer(msg: dict) -> None:
+def render_pdf_page(pdf: Path, page: int, quotes: list[str]) -> None:
+    from ui.pdf_pages import PageRenderError, pages_for_quote, render_page
+
+    settings = load_settings()
+    try:
+        shown = sorted({p for q in quotes for p in pages_for_quote(pdf, page, q)} | {page})
+        for p in shown:
+            img = render_page(pdf, p, quotes, settings.data_dir / "page-cache")
+            note = " (the quote continues here)" if p != page else ""
+            st.image(str(img.path), caption=f"Page {p}{note}")
+    except PageRenderError as e:
+        st.caption(R.escape_md(f"The page cannot be shown: {e}"))
+
+
+def copy_text(a: Answer) -> str:
+    """The answer as plain text with its numbered references: what the copy button puts on the clipboard."""
+    from rag.citing import reference
+
+    lines = [a.answer.strip(), ""]
+    lines += [f"[{c.n}] {reference(c, style='plain')}" + (f", p. {c.page}" if c.page else "") for c in a.citations]
+    return "\n".join(lines).strip() + "\n"
+
+
+def copy_button(a: Answer, turn: int) -> None:
+    import html
+
+    st.html(
+        f'<button class="cadres-copy" data-cadres-copy="{html.escape(copy_text(a), quote=True)}" '
+        f'id="copy-{turn}" title="Copy the answer with its references">Copy answer</button>'
+    )
+
+
+def filter_note(filters: dict | None) -> str:
+    if not filters:
+        return ""
+    bits = []
+    if filters.get("doc_ids"):
+        n = len(filters["doc_ids"])
+        bits.append(f"only {n} document{'s' if n > 1 else ''}")
+    if filters.get("year_min") or filters.get("year_max"):
+        bits.append(f"years {filters.get('year_min', '')}\u2013{filters.get('year_max', '')}")
+    return "Filter active: " + ", ".join(bits) if bits else ""
+
+
+def render_answer(msg: dict, turn: int) -> None:
     a: Answer = msg["answer"]
     if a.refused:
         st.warning(R.escape_md(R.refusal_text(a)), icon=":material/block:")
+        note = filter_note(msg.get("filters"))
+        if note:
+            st.caption(R.escape_md(note + " (the sidebar's filter limits what could be found)"))
         if a.closest_sources:
             st.markdown(
                 "**Closest sources in the corpus:**\n\n"
                 + "\n".join(f"- {R.escape_md_inline(s)}" for s in a.closest_sources)
             )
     else:
-        st.markdown(R.answer_markdown(a.answer))
+        st.markdown(R.answer_markdown(a.answer, turn))
         if a.unsupported:
             st.caption(
                 "Removed because the cited passage did not support it: "
                 + " | ".join(R.escape_md_inline(u) for u in a.unsupported)
             )
         if a.citations:
+            copy_button(a, turn)
             st.markdown("**Sources**")
             for c in a.citations:
-                render_citation(c, msg.get("chunks") or {})
+                render_citation(c, msg.get("chunks") or {}, turn)
     bits = [f"{a.mode} answer"]
     if a.timings_ms.get("total"):
         bits.append(f"{a.timings_ms['total'] / 1000:.1f} s")
@@ -144,7 +281,7 @@ def render_answer(msg: dict) -> None:
     st.caption(" \u00b7 ".join(bits))
 
 
-def render_message(msg: dict) -> None:
+def render_message(msg: dict, turn: int) -> None:
     if msg["role"] == "user":
         with st.chat_message("user"):
             st.markdown(R.escape_md(msg["content"]))
@@ -153,7 +290,50 @@ def render_message(msg: dict) -> None:
         if msg.get("error"):
             st.error(R.escape_md(msg["error"]))
         else:
-            render_answer(msg)
+            render_answer(msg, turn)
+
+
+# Opens a card when its [n] is clicked and copies answers; our own markup only, no document text.
+PAGE_SCRIPT = """<script>
+(function () {
+  const doc = document;
+  if (doc.__cadres) return;
+  doc.__cadres = true;
+  doc.addEventListener("click", function (ev) {
+    const link = ev.target.closest && ev.target.closest('a[href*="#card-"]');
+    if (link) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      const key = link.getAttribute("href").split("#")[1];
+      const box = doc.querySelector(".st-key-" + key);
+      if (!box) return;
+      const details = box.querySelector("details");
+      if (details && !details.open) {
+        const summary = details.querySelector("summary");
+        if (summary) summary.click();
+      }
+      setTimeout(function () { box.scrollIntoView({block: "center"}); }, 50);
+      return;
+    }
+    const btn = ev.target.closest && ev.target.closest("button[data-cadres-copy]");
+    if (btn) {
+      const text = btn.getAttribute("data-cadres-copy");
+      const done = function () { btn.textContent = "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () {});
+      } else {
+        const ta = doc.createElement("textarea");
+        ta.value = text;
+        doc.body.appendChild(ta);
+        ta.select();
+        doc.execCommand("copy");
+        ta.remove();
+        done();
+      }
+    }
+  }, true);
+})();
+</script>"""
 
 
 def interrupted(msg: dict, i: int) -> None:
@@ -177,7 +357,7 @@ def handle_question(qa, question: str, k: int, filters: dict | None) -> None:
     history = earlier_questions()
     user = {"role": "user", "content": question, "answered": False}
     ss["messages"].append(user)
-    render_message(user)
+    render_message(user, len(ss["messages"]) - 1)
     with st.chat_message("assistant"):
         box = st.empty()
         box.caption("Searching the corpus\u2026")
@@ -209,18 +389,50 @@ def handle_question(qa, question: str, k: int, filters: dict | None) -> None:
             if msg.get("error"):
                 st.error(R.escape_md(msg["error"]))
             else:
-                render_answer(msg)
+                render_answer(msg, len(ss["messages"]) - 1)
 
 
 # ------------------------------------------------------------------ sidebar
-def sidebar(qa, settings: Settings):
-    """Draws the sidebar; returns (top-k, filters or None, the slot for the export button)."""
+def chats_panel(chats: Conversations, generation: str | None) -> None:
+    """This browser's saved chats: open, rename, delete (export is the Export button of the open one)."""
+    ss = st.session_state
+    saved = chats.list(ss["browser"])
+    if not saved:
+        return
+    st.markdown("#### Chats")
+    for conv in saved[:30]:
+        current = conv.id == ss["conv_id"]
+        when = R.format_timestamp(conv.updated)
+        st.button(
+            f"{conv.title} \u00b7 {when}",
+            key=f"chat-{conv.id}",
+            on_click=open_chat,
+            args=(chats, conv.id, generation),
+            type="primary" if current else "tertiary",
+            width="stretch",
+            help=conv.title,
+        )
+    if any(c.id == ss["conv_id"] for c in saved):
+        with st.popover("Rename or delete this chat", icon=":material/edit:", width="stretch"):
+            name = st.text_input("New title", key="rename_title", max_chars=80)
+            if st.button("Rename", key="rename", disabled=not name.strip()):
+                chats.rename(ss["browser"], ss["conv_id"], name)
+                st.rerun()
+            if st.button("Delete this chat", key="delete_chat", icon=":material/delete:"):
+                chats.delete(ss["browser"], ss["conv_id"])
+                new_chat()
+                st.rerun()
+
+
+def sidebar(qa, settings: Settings, chats: Conversations, generation: str | None):
+    """Draws the sidebar; returns (top-k, filters or None, the slots for the export button and the chats)."""
     filters: dict = {}
     with st.sidebar:
-        st.markdown("### :material/history_edu: cadres-qa")
+        st.markdown("### \U0001f4dc cadres-qa")
         c1, c2 = st.columns(2)
         c1.button("New chat", key="new_chat", icon=":material/add_comment:", on_click=new_chat, width="stretch")
         export_slot = c2.empty()  # filled at the end of the run, after a new answer
+        chats_slot = st.container()  # likewise: a chat saved in this run is listed at once
         st.markdown("#### Corpus")
         docs: list[dict] = []
         try:
@@ -243,27 +455,39 @@ def sidebar(qa, settings: Settings):
 
         st.markdown("#### Search")
         top = max(20, settings.top_k)
-        k = st.slider("Passages per answer (top-k)", 1, top, settings.top_k, key="top_k")
+        ss = st.session_state
+        if not isinstance(ss.get("top_k"), int) or not 1 <= ss["top_k"] <= top:
+            ss["top_k"] = settings.top_k  # the default, or a saved value that no longer fits
+        k = st.slider("Passages per answer (top-k)", 1, top, key="top_k")
+        st.session_state["doc_sources"] = {d["doc_id"]: str(d.get("source") or "") for d in docs}
         if docs:
-            titles = {d["doc_id"]: str(d.get("title") or d["doc_id"]) for d in docs}
+            titles = {d["doc_id"]: " ".join(str(d.get("title") or d["doc_id"]).split()) for d in docs}
+            if st.session_state.get("doc_filter"):  # a saved filter naming a document no longer ingested
+                st.session_state["doc_filter"] = [d for d in st.session_state["doc_filter"] if d in titles]
+            # Option labels are plain text (not Markdown): full titles, nothing escaped.
             chosen = st.multiselect(
                 "Only these documents",
                 options=list(titles),
-                format_func=lambda d: R.escape_md_inline(_short(titles.get(d, d))),
+                format_func=lambda d: titles.get(d, d),
                 key="doc_filter",
                 placeholder="All documents",
             )
             if chosen:
                 filters["doc_ids"] = list(chosen)
+                st.caption("\n".join(f"- {R.escape_md_inline(titles[d])}" for d in chosen))
             years = sorted({int(d["year"]) for d in docs if d.get("year")})
             if len(years) >= 2:
-                lo, hi = st.slider("Publication year", years[0], years[-1], (years[0], years[-1]), key="year_range")
+                ss["year_full"] = (years[0], years[-1])
+                saved = ss.get("year_range")
+                if not (isinstance(saved, tuple | list) and len(saved) == 2 and years[0] <= saved[0] <= saved[1] <= years[-1]):
+                    ss["year_range"] = (years[0], years[-1])
+                lo, hi = st.slider("Publication year", years[0], years[-1], key="year_range")
                 if (lo, hi) != (years[0], years[-1]):  # the full range also keeps undated documents
                     filters["year_min"], filters["year_max"] = int(lo), int(hi)
 
         st.markdown("#### Add documents")
         upload_panel(settings)
-    return k, (filters or None), export_slot
+    return k, (filters or None), export_slot, chats_slot
 
 
 def export_button(slot) -> None:
@@ -281,10 +505,6 @@ def export_button(slot) -> None:
         help="The conversation as Markdown, with a Chicago author-date bibliography",
         width="stretch",
     )
-
-
-def _short(s: str, n: int = 70) -> str:
-    return s if len(s) <= n else s[: n - 1] + "\u2026"
 
 
 def upload_panel(settings: Settings) -> None:
@@ -324,23 +544,39 @@ def upload_panel(settings: Settings) -> None:
 
 
 # ------------------------------------------------------------------ page
+def store_state(qa) -> tuple[str | None, str | None]:
+    """(store generation, embedding model): what a chat's answers were given against."""
+    try:
+        return qa.store.generation(), qa.searcher.embedder.fingerprint
+    except Exception:
+        return None, None
+
+
 def main() -> None:
-    init_session()
     settings = load_settings()
     qa = get_assistant(settings_key(settings), settings)
-    k, filters, export_slot = sidebar(qa, settings)
+    chats = get_conversations(str(settings.data_dir))
+    generation, model = store_state(qa)
+    init_session(chats, generation)
+    k, filters, export_slot, chats_slot = sidebar(qa, settings, chats, generation)
+    st.html(PAGE_SCRIPT, unsafe_allow_javascript=True)
 
     st.title("Japanese in the USSR and China, 1945\u20131956", anchor=False)
     st.caption(
         "Questions answered from Amy King and Sherzod Muminov, \u201cJapan Still Has Cadres Remaining\u201d "
-        "(*Journal of Cold War Studies* 24\\:3, 2022) and background notes. Every sentence of an answer "
+        "(*Journal of Cold War Studies* 24, no. 3, 2022) and background notes. Every sentence of an answer "
         "cites its source; questions the corpus cannot answer are declined."
     )
 
     ss = st.session_state
+    if ss.get("stale_chat"):
+        st.info(
+            "The corpus has been re-ingested since this chat was answered: answers may differ now.",
+            icon=":material/update:",
+        )
     msgs = ss["messages"]
     for i, msg in enumerate(msgs):
-        render_message(msg)
+        render_message(msg, i)
         if msg["role"] == "user" and (i + 1 == len(msgs) or msgs[i + 1]["role"] != "assistant"):
             interrupted(msg, i)
 
@@ -356,6 +592,9 @@ def main() -> None:
             )
     if question:
         handle_question(qa, question, k, filters)
+    save_chat(chats, generation, model)
+    with chats_slot:
+        chats_panel(chats, generation)
     export_button(export_slot)
 
 

@@ -49,9 +49,17 @@ def safe_block(text: str | None) -> str:
     return escape_md(text)
 
 
-def answer_markdown(text: str | None) -> str:
-    """An answer's text, escaped, with its citation markers [n] restored as styled markers."""
-    return _MARKER.sub(lambda m: f":blue[**[{m.group(1)}]**]", safe_block(text))
+def card_key(turn: int, n: int) -> str:
+    """The widget key (and so the CSS class `st-key-…`) of source card [n] of the answer at `turn`."""
+    return f"card-{turn}-{n}"
+
+
+def answer_markdown(text: str | None, turn: int | None = None) -> str:
+    """An answer's text, escaped, with its citation markers [n] restored: as links to their source
+    cards when `turn` is given (the page's script opens the card and scrolls to it), else styled."""
+    if turn is None:
+        return _MARKER.sub(lambda m: f":blue[**[{m.group(1)}]**]", safe_block(text))
+    return _MARKER.sub(lambda m: f"[**\\[{m.group(1)}\\]**](#{card_key(turn, int(m.group(1)))})", safe_block(text))
 
 
 def find_quote(chunk: str, quote: str) -> tuple[int, int] | None:
@@ -80,6 +88,22 @@ def highlight_markdown(chunk: str | None, quote: str | None) -> str:
     # A directive must not be glued to a preceding word character.
     sep = "" if not before or before[-1].isspace() else " "
     return f"{safe_block(before)}{sep}{HIGHLIGHT_OPEN}{inner_md}{HIGHLIGHT_CLOSE}{safe_block(after)}"
+
+
+def highlight_all_markdown(chunk: str | None, quotes: list[str]) -> str:
+    """The chunk as escaped Markdown with every quoted sentence highlighted, in text order."""
+    chunk = chunk or ""
+    spans = sorted(s for s in (find_quote(chunk, q) for q in dict.fromkeys(quotes) if q) if s)
+    out, pos = [], 0
+    for a, b in spans:
+        if a < pos:  # overlapping quotes: one highlight
+            continue
+        before = chunk[pos:a]
+        sep = "" if not before or before[-1].isspace() else " "
+        out.append(f"{safe_block(before)}{sep}{HIGHLIGHT_OPEN}{escape_md(' '.join(chunk[a:b].split()))}{HIGHLIGHT_CLOSE}")
+        pos = b
+    out.append(safe_block(chunk[pos:]))
+    return "".join(out)
 
 
 def ocr_mark(c: Citation) -> str:

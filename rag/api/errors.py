@@ -158,7 +158,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError):
-        return error_response(503, str(exc))
+        # StoreBusy (an ingest in another process is rewriting the embedded store) says when to retry.
+        retry = getattr(exc, "retry_after", None)
+        return error_response(503, str(exc), headers={"Retry-After": str(retry)} if retry else None)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
@@ -178,13 +180,14 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid request; `error.field` names the field.",
         429: "Rate limit exceeded; see the Retry-After header.",
         500: "Internal error (no traceback is returned).",
-        503: "The store is unreachable or missing (run `cadres ingest`).",
+        503: "The store is unreachable or missing (run `cadres ingest`), or busy with another "
+        "process's ingest (see the Retry-After header).",
         504: "The work took longer than CADRES_REQUEST_TIMEOUT.",
     }
     out: dict[int | str, dict[str, Any]] = {}
     for s in statuses:
         entry: dict[str, Any] = {"model": ErrorResponse, "description": text.get(s, "Error.")}
-        if s == 429:
+        if s in (429, 503):
             entry["headers"] = {
                 "Retry-After": {
                     "description": "Seconds to wait before retrying.",

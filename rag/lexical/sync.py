@@ -153,6 +153,17 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
     return {"added": len(ids), "removed": removed, "merged": int(merged)}
 
 
+def _copy(index: LexicalIndex) -> LexicalIndex:
+    """A copy a sync may change: the segments are shared (immutable), the deletion masks are not."""
+    return LexicalIndex(
+        generation=index.generation,
+        collection_id=index.collection_id,
+        segments=list(index.segments),
+        alive={k: v.copy() for k, v in index.alive.items()},
+        source_hash=dict(index.source_hash),
+    )
+
+
 def current(
     store, directory: Path, have: LexicalIndex | None = None, persist: bool = True
 ) -> LexicalIndex:
@@ -166,7 +177,8 @@ def current(
     on_disk = load(directory, reuse=have)
     if on_disk is not None and on_disk.generation == generation:
         return on_disk
-    index = on_disk or have or LexicalIndex()
+    # Never `have` itself: requests in flight may be searching it while this syncs.
+    index = on_disk or (_copy(have) if have is not None else LexicalIndex())
     if not persist:
         sync(index, store)
         return index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +16,9 @@ from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
-from rag.store import Store
+from rag.store import Store, StoreBusy
 
+log = logging.getLogger("rag.retrieval")
 RRF_K = 60
 CANDIDATES = 30
 MMR_LAMBDA = 0.75
@@ -73,21 +75,39 @@ class Searcher:
         self._lex_lock = threading.Lock()
         self._checked_at = 0.0
         self._col = None
+        self._pair: tuple | None = None
 
     # ------------------------------------------------------------ lexical index
     def lexical(self) -> LexicalIndex:
-        """The BM25 index, kept current with the store: reloaded or rebuilt when ingest changes it."""
-        now = time.monotonic()
-        if self._lex is not None and now - self._checked_at < GENERATION_CHECK_S:
-            return self._lex
-        with self._lex_lock:
+        """The BM25 index, kept current with the store: reloaded or rebuilt when ingest changes it.
+
+        A generation moved by another process also reopens the embedded store's client (see
+        rag.store.reopen_client) before the index syncs, so the dense side sees the same rows.
+        """
+        return self._view()[0]
+
+    def _view(self):
+        """(lexical index, chunks collection), read together. While one thread reopens and syncs,
+        the others go on with the pair they had rather than wait for it."""
+        view = self._pair
+        if view is not None and time.monotonic() - self._checked_at < GENERATION_CHECK_S:
+            return view
+        if not self._lex_lock.acquire(blocking=view is None):
+            return view
+        try:
+            if self._pair is not None and time.monotonic() - self._checked_at < GENERATION_CHECK_S:
+                return self._pair  # made by the thread this one waited for
             generation = self.store.generation()
+            self.store.refresh(generation)
+            col = self.store.chunks()  # re-fetched: a --rebuild replaces the collection
+            lex = self._lex
+            if lex is None or lex.generation != generation:
+                lex = lexical.current(self.store, self.settings.lexical_dir, have=lex)
+            self._lex, self._col, self._pair = lex, col, (lex, col)
             self._checked_at = time.monotonic()
-            self._col = self.store.chunks()  # re-fetched: a --rebuild replaces the collection
-            if self._lex is not None and self._lex.generation == generation:
-                return self._lex
-            self._lex = lexical.current(self.store, self.settings.lexical_dir, have=self._lex)
-            return self._lex
+            return self._pair
+        finally:
+            self._lex_lock.release()
 
     # ------------------------------------------------------------ search
     def search(
@@ -96,8 +116,7 @@ class Searcher:
         """`also`: further phrasings (a follow-up on its own) whose ranked lists join the fusion."""
         t: dict[str, float] = {}
         queries = [query, *[q for q in also if q and q != query]]
-        lex = self.lexical()
-        col = self._col
+        lex, col = self._view()
         t0 = time.perf_counter()
         n = min(max(CANDIDATES, k * 4), max(1, len(lex)))
         # BM25 needs only the text: on a large index it runs on another core while the query is
@@ -129,6 +148,8 @@ class Searcher:
         rows: dict[str, dict] = {}
         for qi in range(len(queries)):
             for rank, cid in enumerate(dense["ids"][qi]):
+                if not _readable(dense, qi, rank):
+                    continue  # deleted by an ingest since this client loaded its index
                 row = rows.get(cid)
                 if row is None:
                     row = rows[cid] = {
@@ -141,8 +162,14 @@ class Searcher:
                 row.setdefault("dense_rank", rank)
         missing = list({cid for hits in lex_lists for cid, _ in hits if cid not in rows})
         if missing:
-            got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            try:
+                got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            except StoreBusy as e:  # mid-ingest: answer from the dense hits, which could be read
+                log.warning("lexical candidates skipped: %s", e)
+                got = {"ids": []}
             for i, cid in enumerate(got["ids"]):
+                if any(got[f][i] is None for f in ("documents", "metadatas", "embeddings")):
+                    continue
                 rows[cid] = {
                     "text": got["documents"][i],
                     "meta": got["metadatas"][i],
@@ -184,6 +211,14 @@ class Searcher:
         pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
         t["retrieve"] = _ms(t0)
         return Retrieval(passages, qvec, pv, t)
+
+
+def _readable(dense: dict, qi: int, rank: int) -> bool:
+    return (
+        dense["metadatas"][qi][rank] is not None
+        and dense["documents"][qi][rank] is not None
+        and dense["embeddings"][qi][rank] is not None
+    )
 
 
 def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:

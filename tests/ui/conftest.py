@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from uitestlib import point_app_at
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP = REPO_ROOT / "ui" / "app.py"
+from uitestlib import APP, point_app_at
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from uitestlib import point_app_at
+from uitestlib import APP, point_app_at
 
 from rag.models import Answer
 
@@ -48,7 +48,7 @@ def test_answer_shows_markers_and_sources(app_env, new_app):
     a = last_answer(at)
     assert not a.refused and a.citations
     bodies = [m.value for m in at.markdown]
-    assert any("[1]" in b for b in bodies), bodies
+    assert any("[**\\[1\\]**](#card-1-1)" in b for b in bodies), bodies
     labels = [unescape(e.label) for e in at.expander]
     assert any(lbl.startswith("[1] King and Muminov 2022") for lbl in labels), labels
     assert len(labels) == len(a.citations)
@@ -228,3 +228,89 @@ def test_interrupted_question_can_be_asked_again(app_env, new_app):
     msgs = messages(at)
     assert [m["role"] for m in msgs] == ["user", "assistant"] and msgs[1].get("answer") is not None
     assert not [b for b in at.button if (b.key or "").startswith("retry_")]
+
+
+def _reopen(browser: str, conv: str | None = None):
+    """A new session of the page at ?b=browser&c=conv, as a reload or a second tab would be."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.query_params["b"] = browser
+    if conv:
+        at.query_params["c"] = conv
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_saved_chat_and_filters_survive_a_reload(app_env, new_app):
+    at = new_app()
+    browser = at.query_params["b"]
+    at.multiselect(key="doc_filter").set_value(["king-muminov-2022"]).run()
+    at = ask(at, QUESTION)
+    conv = at.query_params["c"]
+    before = last_answer(at)
+
+    again = _reopen(browser, conv)
+
+    assert [m["content"] for m in messages(again) if m["role"] == "user"] == [QUESTION]
+    assert last_answer(again) == before
+    assert again.multiselect(key="doc_filter").value == ["king-muminov-2022"]
+    assert again.expander, "the saved answer's source cards are drawn again"
+    titles = [b.label for b in again.button if (b.key or "").startswith("chat-")]
+    assert len(titles) == 1 and titles[0].startswith(QUESTION[:40])
+
+
+def test_another_browser_never_sees_the_chats(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    conv = at.query_params["c"]
+    other = _reopen("f" * 32, conv)  # knows the chat id, not the browser id
+    assert messages(other) == []
+    assert not [b for b in other.button if (b.key or "").startswith("chat-")]
+
+
+def test_reopened_chat_after_a_reingest_says_answers_may_differ(app_env, new_app):
+    from rag.settings import Settings
+    from ui.conversations import Conversations
+
+    at = ask(new_app(), QUESTION)
+    browser, conv = at.query_params["b"], at.query_params["c"]
+    chats = Conversations(Settings().data_dir)
+    saved = chats.get(browser, conv)
+    saved.generation = "an-older-generation"
+    chats.save(browser, saved)
+
+    again = _reopen(browser, conv)
+    assert any("answers may differ" in i.value for i in again.info)
+    fresh = _reopen(browser)
+    assert not fresh.info
+
+
+def test_rename_and_delete_a_chat(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    at.text_input(key="rename_title").set_value("Soviet treatment").run()
+    at.button(key="rename").click().run()
+    assert [b.label for b in at.button if (b.key or "").startswith("chat-")][0].startswith("Soviet treatment")
+    at.button(key="delete_chat").click().run()
+    assert messages(at) == []
+    assert not [b for b in at.button if (b.key or "").startswith("chat-")]
+
+
+def test_answer_markers_link_to_their_cards_and_cards_keep_state(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    a = last_answer(at)
+    body = next(m.value for m in at.markdown if "#card-" in m.value)
+    for c in a.citations:
+        assert f"(#card-1-{c.n})" in body
+    assert {e.key for e in at.expander} >= {f"card-1-{c.n}" for c in a.citations}
+    at.session_state["card-1-1"] = True  # opened by the reader
+    at = ask(at, OFF_CORPUS)
+    assert at.session_state["card-1-1"] is True
+
+
+def test_filter_labels_are_full_and_unescaped(app_env, new_app):
+    at = new_app()
+    ms = at.multiselect(key="doc_filter")
+    labels = [ms.format_func(o) if hasattr(ms, "format_func") else o for o in ms.options]
+    assert labels and all("\\" not in lbl for lbl in labels), labels
+    assert any(len(lbl) > 40 for lbl in labels), labels

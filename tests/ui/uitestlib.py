@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
 
 def point_app_at(monkeypatch, settings, **extra) -> None:
