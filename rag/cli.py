@@ -66,6 +66,8 @@ def cmd_ingest(args) -> int:
         )
         for f in report.files_failed:
             print(f"  failed: {f.path}: {f.error}", file=sys.stderr)
+        for w in report.warnings:
+            print(f"  warning: {w.path}: {w.warning}", file=sys.stderr)
     return report.exit_code
 
 

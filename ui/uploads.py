@@ -165,9 +165,10 @@ def _one(name: str, data: bytes, settings: Settings, ingest: Callable) -> Upload
         return UploadResult(name, False, reason, saved_as=path.name)
     if report.files_unchanged and not (report.files_added or report.files_updated):
         return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=path.name)
-    return UploadResult(
-        name, True, f"{name}: added ({report.chunks_added} chunk{'' if report.chunks_added == 1 else 's'})", saved_as=path.name, chunks=report.chunks_added
-    )
+    added = f"{name}: added ({report.chunks_added} chunk{'' if report.chunks_added == 1 else 's'})"
+    if report.warnings:  # e.g. a guessed encoding or a scanned page too poor to read
+        added += "; note: " + "; ".join(_strip_dir(w.warning, path) for w in report.warnings)
+    return UploadResult(name, True, added, saved_as=path.name, chunks=report.chunks_added)
 
 
 def _strip_dir(message: str, path: Path) -> str:

@@ -32,6 +32,7 @@ from rag.api.schemas import (
 )
 from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
+from rag.store import StoreError
 
 log = logging.getLogger("rag.api")
 router = APIRouter(prefix="/v1")
@@ -260,6 +261,8 @@ async def chat_completions(body: ChatRequest, request: Request):
                 )
         except ApiError as e:
             yield frame(error_body(e.status, e.message, field=e.field, type=e.type))
+        except StoreError as e:  # e.g. StoreBusy mid-stream: the store's own message, as a 503
+            yield frame(error_body(503, str(e)))
         except Exception as e:
             log.exception("chat stream failed")
             yield frame(error_body(500, f"internal error ({type(e).__name__})"))

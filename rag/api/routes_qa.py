@@ -16,6 +16,7 @@ from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
 from rag.embedding import ModelNotFound
 from rag.models import Answer
+from rag.store import StoreError
 
 log = logging.getLogger("rag.api")
 router = APIRouter(prefix="/v1")
@@ -118,6 +119,8 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
                 yield frame(ev, event=ev.type)
         except ApiError as e:
             yield frame(error_body(e.status, e.message, field=e.field, type=e.type), event="error")
+        except StoreError as e:  # e.g. StoreBusy mid-stream: the store's own message, as a 503
+            yield frame(error_body(503, str(e)), event="error")
         except Exception as e:
             log.exception("answer stream failed")
             yield frame(error_body(500, f"internal error ({type(e).__name__})"), event="error")

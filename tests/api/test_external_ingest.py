@@ -321,3 +321,35 @@ def test_questions_across_an_external_ingest_never_fail(tmp_path):
         assert "Traceback" not in log, log[-3000:]
     finally:
         stop_server(server.proc)
+
+
+class _BusyMidStream:
+    """The real Assistant, except that its stream hits a busy store after the retrieval event."""
+
+    def __init__(self, qa):
+        self._qa = qa
+
+    def __getattr__(self, name):
+        return getattr(self._qa, name)
+
+    def stream(self, question, **kw):
+        from rag.store import StoreBusy
+
+        for ev in self._qa.stream(question, **kw):
+            yield ev
+            raise StoreBusy("the store is being changed by another process; try again in a moment")
+
+
+@pytest.mark.parametrize("route", ["/v1/ask/stream", "/v1/chat/completions"])
+def test_store_busy_mid_stream_is_a_503_event_not_a_500(make_app, assistant, route):
+    from fastapi.testclient import TestClient
+
+    q = "How did the Soviet Union treat the Japanese internees?"
+    body = {"question": q} if route == "/v1/ask/stream" else {"messages": [{"role": "user", "content": q}], "stream": True}
+    with TestClient(make_app(qa=_BusyMidStream(assistant))) as c:
+        r = c.post(route, json=body)
+    assert r.status_code == 200
+    errors = [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:") and '"error"' in line]
+    assert errors, r.text
+    err = errors[-1]["error"]
+    assert err["type"] != "internal_error" and "another process" in err["message"], err

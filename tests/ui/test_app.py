@@ -314,3 +314,20 @@ def test_filter_labels_are_full_and_unescaped(app_env, new_app):
     labels = [ms.format_func(o) if hasattr(ms, "format_func") else o for o in ms.options]
     assert labels and all("\\" not in lbl for lbl in labels), labels
     assert any(len(lbl) > 40 for lbl in labels), labels
+
+
+def test_cards_carry_the_full_reference_with_volume_issue_and_pages(app_env, new_app):
+    at = ask(new_app(), QUESTION)
+    a = last_answer(at)
+    king = next(c for c in a.citations if c.doc_id.startswith("king-muminov"))
+    assert (king.volume, king.issue, king.pages) == ("24", "3", "200–230")
+    texts = [unescape(m.value) for m in at.markdown]
+    assert any(
+        t.startswith("King, Amy, and Sherzod Muminov. 2022. “Japan Still Has Cadres Remaining")
+        and "Journal of Cold War Studies 24 (3): 200–230." in t
+        for t in texts
+    ), texts
+    # The same reference is in the export.
+    from ui.export import conversation_markdown
+
+    assert "*Journal of Cold War Studies* 24 (3): 200–230." in conversation_markdown([a])
