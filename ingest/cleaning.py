@@ -69,9 +69,14 @@ def clean_text(text: str) -> str:
 
 # A stretch of 1000 characters with no space and no CJK sentence end is no prose (base64, a hex or
 # data dump, one word repeated): sentence splitting and tokenizing it would cost minutes and gigabytes
-# for chunks nobody can read. Long URLs and DOIs are far shorter; CJK prose ends its sentences.
+# for chunks nobody can read. Long URLs and DOIs are far shorter; CJK prose ends its sentences. The
+# same goes for 1000 characters of consecutive lines that hold no space at all (MIME base64 wraps its
+# lines at 76 characters), unless they are CJK text.
 UNBROKEN_RUN = 1000
-_UNBROKEN = re.compile(rf"[^\s\u3002\uff01\uff1f]{{{UNBROKEN_RUN},}}")
+# The lookbehind makes a match start only where a run starts, which keeps the scan linear.
+_UNBROKEN = re.compile(rf"(?<![^\s\u3002\uff01\uff1f])[^\s\u3002\uff01\uff1f]{{{UNBROKEN_RUN},}}")
+_DENSE_LINE = re.compile(r"^[^\s\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]{40,}$")
+_DENSE_TAIL = re.compile(r"^[^\s\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]{1,}$")  # a block's short last line
 
 
 def drop_unbroken_runs(text: str) -> tuple[str, list[int]]:
@@ -82,7 +87,30 @@ def drop_unbroken_runs(text: str) -> tuple[str, list[int]]:
         dropped.append(len(m.group(0)))
         return " "
 
-    return _UNBROKEN.sub(cut, text), dropped
+    text = _UNBROKEN.sub(cut, text)
+    if "\n" not in text:
+        return text, dropped
+    out: list[str] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if sum(len(b) + 1 for b in block) >= UNBROKEN_RUN:
+            dropped.append(sum(len(b) + 1 for b in block) - 1)
+            out.append("")
+        else:
+            out.extend(block)
+        block.clear()
+
+    for line in text.split("\n"):
+        if _DENSE_LINE.match(line.strip()) or (block and _DENSE_TAIL.match(line.strip())):
+            block.append(line)
+            continue
+        if block:
+            flush()
+        out.append(line)
+    if block:
+        flush()
+    return "\n".join(out), dropped
 
 
 def markdown_to_text(md: str) -> str:
