@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	# The ONNX query encoder, exported once from the packaged weights (no download); queries fall back
+	# to sentence-transformers when it cannot be made.
+	$(PY) -m rag.onnx_encoder --shared || echo "no ONNX query encoder; queries will use sentence-transformers"
 	touch $(STAMP)
 
 # Debian's chromium for the one real-browser test; never a downloaded browser build.

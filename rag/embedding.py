@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 import threading
 import types
@@ -16,6 +17,11 @@ from rag.store import StoreError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from rag.onnx_encoder import OnnxEncoder
+    from rag.settings import Settings
+
+log = logging.getLogger("rag.embedding")
 
 _load_lock = threading.Lock()
 _models: dict[str, Embedder] = {}
@@ -32,6 +38,11 @@ class ModelNotFound(StoreError):
         self.reason = reason
         detail = f" ({reason})" if reason else ""
         super().__init__(f"embedding model not found at {path}{detail}; {_FIX}")
+
+
+class QueryEncoderUnavailable(StoreError):
+    """CADRES_QUERY_ENCODER=onnx, and the ONNX graph cannot be made or loaded (with `auto` this
+    falls back to sentence-transformers instead)."""
 
 
 def _in_hub_cache(name: str) -> bool:
@@ -130,6 +141,9 @@ class Embedder(Embeddings):
         self._failed: ModelNotFound | None = None  # a load that failed is not retried on every call
         self._load_lock = threading.Lock()
         self._lock = threading.Lock()  # serialises tokenizer and forward passes
+        self._onnx: OnnxEncoder | None = None  # the query encoder, once made
+        self._onnx_failed: dict[str, Exception] = {}  # by data dir: not retried on every query
+        self._query_default: tuple[str, str] | None = None  # (data dir, mode) a caller named first
 
     @property
     def model(self) -> SentenceTransformer:
@@ -173,6 +187,8 @@ class Embedder(Embeddings):
 
     @property
     def dim(self) -> int:
+        if self._onnx is not None and self._model is None:
+            return self._onnx.dim  # the query path never loads the torch model for this
         return int(self.model.get_sentence_embedding_dimension())
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -203,12 +219,78 @@ class Embedder(Embeddings):
             )
         return vecs.astype(np.float32, copy=False)
 
+    # ------------------------------------------------------------ queries
+    def encode_queries(
+        self, texts: list[str], batch_size: int = 64, settings: Settings | None = None
+    ) -> np.ndarray:
+        """Vectors for questions and words, which are compared with the stored (torch-made) ones:
+        through ONNX Runtime when CADRES_QUERY_ENCODER allows and the graph can be had, so a
+        cold `cadres ask` never imports torch; else through the torch model (`encode`).
+
+        `settings` names the data dir and mode; the first caller's are remembered for callers
+        that have none (word similarity runs after the search that named them), and without any
+        the process settings apply."""
+        enc = self._query_encoder(settings)
+        if enc is None:
+            return self.encode(texts, batch_size=batch_size)
+        return enc.encode(list(texts), batch_size=batch_size)
+
+    def _query_encoder(self, settings: Settings | None) -> OnnxEncoder | None:
+        if settings is not None:
+            key = (str(settings.data_dir), settings.query_encoder)
+            if self._query_default is None:
+                self._query_default = key
+        elif self._query_default is not None:
+            key = self._query_default
+        else:
+            from rag.settings import get_settings
+
+            s = get_settings()
+            key = self._query_default = (str(s.data_dir), s.query_encoder)
+        data_dir, mode = key
+        if mode == "torch":
+            return None
+        if self._onnx is not None:
+            return self._onnx  # one graph per model and process, whichever data dir cached it
+        with self._load_lock:
+            if self._onnx is None and data_dir not in self._onnx_failed:
+                try:
+                    self._onnx = self._make_onnx(Path(data_dir))
+                except Exception as e:
+                    self._onnx_failed[data_dir] = e
+        if self._onnx is not None:
+            return self._onnx
+        e = self._onnx_failed[data_dir]
+        if mode == "onnx":
+            raise QueryEncoderUnavailable(f"CADRES_QUERY_ENCODER=onnx, but {e}") from e
+        return None
+
+    def _make_onnx(self, data_dir: Path) -> OnnxEncoder:
+        """The ONNX encoder from <data_dir>/onnx, exported there first if need be (once, with
+        torch). Any failure (logged once per data dir) leaves queries on the torch model."""
+        from rag import onnx_encoder as ox
+
+        path = ox.onnx_file(data_dir, self.fingerprint)
+        shared = ox.shared_onnx_file(self.fingerprint)
+        if not path.is_file() and shared.is_file():
+            path = shared
+        try:
+            if not Path(self.name_or_path).is_dir():
+                raise ox.OnnxUnavailable(f"{self.name_or_path} is not a local model folder")
+            if not path.is_file():
+                log.info("exporting the query encoder to %s (once)", path)
+                ox.export(Path(self.name_or_path), path)
+            return ox.OnnxEncoder(Path(self.name_or_path), path, threads=self.threads)
+        except Exception as e:
+            log.warning("queries use sentence-transformers: no ONNX query encoder (%s)", e)
+            raise
+
     # LangChain Embeddings interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        return self.encode_queries([text])[0].tolist()
 
 
 def get_embedder(name_or_path: str, threads: int | None = None) -> Embedder:

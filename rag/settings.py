@@ -6,6 +6,7 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     )
     ingest_lock_timeout: float = Field(600.0, ge=0, description="Seconds a second ingest waits for the first.")
     torch_threads: int = Field(0, ge=0, le=64, description="CPU threads for the model; 0 = torch's default.")
+    query_encoder: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="How questions are embedded: onnx = ONNX Runtime on a graph exported once from the model "
+        "into <data_dir>/onnx (no torch import, a fast cold start); torch = sentence-transformers; "
+        "auto = onnx, or torch when the graph cannot be made. Ingest always uses sentence-transformers.",
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages cited per answer.")
     llm: str = Field("extractive", description="extractive | ollama:<model> | openai:<model>")
     llm_timeout: float = Field(60.0, gt=0)

@@ -41,14 +41,31 @@ class Annotated:
     entities: tuple[Entity, ...]
 
 
+def _import_spacy():
+    """spaCy without torch: thinc imports torch whenever it is installed (about 2.5 s of a cold
+    `cadres ask`), though spaCy's CPU pipelines never use it. While spaCy is imported, torch is
+    marked absent (thinc treats it as not installed); if torch is loaded already, nothing changes."""
+    import sys
+
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # import torch -> ImportError
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def _pipeline():
     global _NLP
     if _NLP is None:
         with _LOCK:
             if _NLP is None:
-                import spacy
-
-                _NLP = spacy.load(MODEL_PACKAGE, exclude=["parser", "lemmatizer", "senter"])
+                _NLP = _import_spacy().load(MODEL_PACKAGE, exclude=["parser", "lemmatizer", "senter"])
     return _NLP
 
 

@@ -22,7 +22,7 @@ class WordVectors:
     def vectors(self, words: list[str]) -> dict[str, np.ndarray]:
         missing = [w for w in dict.fromkeys(words) if w not in self._cache]
         if missing:
-            vecs = self.embedder.encode(missing, batch_size=256)
+            vecs = self.embedder.encode_queries(missing, batch_size=256)
             with self._lock:
                 if len(self._cache) > _MAX_CACHE:
                     self._cache.clear()

@@ -37,7 +37,7 @@ def _warm(qa: Any, done: threading.Event) -> None:
     """Load the embedding model and the lexical index before the first question (best effort)."""
     try:
         searcher = qa.searcher
-        searcher.embedder.encode(["warm-up"])
+        searcher.embedder.encode_queries(["warm-up"], settings=getattr(qa, "settings", None))
         searcher.lexical()
         log.info("cadres-qa API warmed up")
     except Exception as e:  # a missing store is reported by /v1/health and by the routes

@@ -126,7 +126,7 @@ class Searcher:
         lexical_job = (_pool() if len(lex) >= PARALLEL_LEXICAL_ROWS else _Inline()).submit(
             _timed, lambda: [lex.search(q, n, filters) for q in queries]
         )
-        qvecs = self.embedder.encode(queries)
+        qvecs = self.embedder.encode_queries(queries, settings=self.settings)
         qvec = qvecs[0]
         t["embed_query"] = _ms(t0)
 

@@ -50,3 +50,17 @@ def test_two_part_question_has_a_facet_for_its_second_slot(tmp_path):
     cmp = analyse("How did Soviet and Chinese treatment of the Japanese differ?", _Index())
     assert cmp.comparison
     assert {f.label for f in cmp.facets} == {"Soviet", "Chinese"}
+
+
+def test_spacy_loads_without_importing_torch():
+    """thinc would import torch (seconds of a cold ask) though spaCy's CPU pipeline never uses it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom rag.answering import nlp\n"
+        "doc = nlp.annotate('When was the Treaty of Portsmouth signed?')\n"
+        "print('torch' in sys.modules, bool(doc))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr
