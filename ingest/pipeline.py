@@ -219,6 +219,13 @@ def ingest_paths(
         lock.release()
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _gone(key: str) -> bool:
     """True only when the file is known not to exist: a path that cannot be checked (a folder without
     permission) counts as present, so its documents are never removed by mistake."""
@@ -339,8 +346,16 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
         if key not in seen and _gone(key):
             gone_by_hash.setdefault(str(m.get("content_hash")), []).append(key)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(found.files, desc="ingest", unit="file", disable=not show, file=sys.stderr)
-    for f in bar:
+    sizes = [_size(f.path) for f in found.files]
+    # Progress in bytes, so the ETA weighs a 300-page PDF above a note; files and chunks ride along.
+    bar = tqdm(
+        total=sum(sizes), desc="ingest", unit="B", unit_scale=True, unit_divisor=1024,
+        disable=not show, file=sys.stderr, smoothing=0.1,
+    )
+    for i, f in enumerate(found.files):
+        bar.set_postfix(files=f"{i}/{len(found.files)}", chunks=report.chunks_added, refresh=False)
+        if i:
+            bar.update(sizes[i - 1])
         report.files_seen += 1
         prev = run.manifest.get(f.key)
         try:
@@ -352,6 +367,8 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             digest = _file_digest(f.path, settings)
             if prev and prev.get("content_hash") == digest:
                 report.files_unchanged += 1
+                bar.total -= sizes[i]  # skipped at once: not part of the work the ETA predicts
+                sizes[i] = 0
                 continue
             prepared = _prepare(f.path, f.key, settings, embedder, digest)
             holder = run.owners.get(prepared.meta.doc_id)
@@ -378,7 +395,6 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                 report.files_updated += 1
             else:
                 report.files_added += 1
-            bar.set_postfix(chunks=report.chunks_added)
         except OSError as e:
             # Could not be read at all (permissions, I/O): what was ingested before stays.
             kept = "; the version ingested earlier is kept" if prev else ""
@@ -392,6 +408,10 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                 report.files_removed += 1
                 msg += f"; its earlier version was removed from the store ({n} chunks)"
             report.files_failed.append(FileFailure(path=str(f.path), error=msg))
+    if found.files:
+        bar.update(sizes[-1])
+    bar.set_postfix(files=f"{len(found.files)}/{len(found.files)}", chunks=report.chunks_added)
+    bar.close()
     if run.dirty:
         store.bump_generation()  # again at the end: a reader that synced mid-run must look once more
     lexical.current(store, settings.lexical_dir)

@@ -251,3 +251,18 @@ def test_chunks_are_bounded_in_characters(tmp_path, make_settings, embedder):
     lengths = [len(t) for t, _ in stored_chunks(settings).values()]
     assert len(lengths) > 5
     assert max(lengths) <= 500
+
+
+def test_progress_bar_counts_bytes_files_and_chunks(tmp_path, make_settings, embedder, capsys):
+    docs = tmp_path / "docs"
+    for i in range(3):
+        write(docs / f"p-{i}.txt", prose(12, seed=40 + i))
+    settings = make_settings()
+    ingest_paths([docs], settings, progress=True)
+    err = capsys.readouterr().err
+    assert "ingest" in err and "files=3/3" in err and "chunks=" in err, err
+    assert "B/s" in err or "s/B" in err or "<" in err, err  # a rate and a remaining time
+    write(docs / "p-3.txt", prose(12, seed=43))
+    report = ingest_paths([docs], settings, progress=True)  # three unchanged, one new
+    assert report.files_unchanged == 3 and report.files_added == 1
+    assert "files=4/4" in capsys.readouterr().err
