@@ -7,7 +7,6 @@ is always escaped (ui.rendering) before it reaches st.markdown, and HTML is neve
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +19,9 @@ from pydantic import ValidationError  # noqa: E402
 from rag.models import Answer  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from ui import rendering as R  # noqa: E402
-from ui.conversations import Conversation, Conversations, Message, new_id, title_for, valid_id  # noqa: E402
+from ui.cards import PAGE_SCRIPT, copy_button, render_citation  # noqa: E402
+from ui.chats import chats_panel, get_conversations, init_session, new_chat, save_chat  # noqa: E402
+from ui.conversations import Conversations  # noqa: E402
 from ui.export import conversation_markdown, export_filename  # noqa: E402
 from ui.uploads import ALLOWED_EXTENSIONS, ingest_uploads  # noqa: E402
 
@@ -37,7 +38,6 @@ SPINNER = "Loading the embedding model and the document store\u2026"
 # An emoji, not a Material icon: a Material page icon is fetched from fonts.gstatic.com, and nothing
 # may leave this machine.
 st.set_page_config(page_title="cadres-qa", page_icon="\U0001f4dc", layout="centered")
-PAGE_SETTINGS = ("top_k", "doc_filter", "year_range")  # widget keys saved with a conversation
 
 
 # ------------------------------------------------------------------ resources
@@ -81,87 +81,6 @@ def friendly(e: Exception) -> str:
     return f"Something went wrong ({type(e).__name__}: {e})."
 
 
-# ------------------------------------------------------------------ session and saved chats
-@st.cache_resource
-def get_conversations(data_dir: str) -> Conversations:
-    return Conversations(Path(data_dir))
-
-
-def init_session(chats: Conversations, generation: str | None) -> None:
-    """The browser id and the open chat come from the URL, so a reload finds both again."""
-    ss = st.session_state
-    ss.setdefault("messages", [])  # [{"role": "user", ...}, {"role": "assistant", "answer": Answer, ...}]
-    ss.setdefault("uploader_gen", 0)
-    ss.setdefault("upload_results", [])
-    if "browser" in ss:
-        return
-    qp = st.query_params
-    browser = qp.get("b")
-    if not valid_id(browser):
-        browser = new_id()
-        qp["b"] = browser
-    ss["browser"] = browser
-    conv_id = qp.get("c")
-    if valid_id(conv_id) and chats.get(browser, conv_id):
-        open_chat(chats, conv_id, generation)
-    else:
-        ss["conv_id"] = new_id()
-
-
-def open_chat(chats: Conversations, conv_id: str, generation: str | None) -> None:
-    ss = st.session_state
-    conv = chats.get(ss["browser"], conv_id)
-    if conv is None:
-        return
-    ss["conv_id"] = conv.id
-    ss["messages"] = [{**m.model_dump(exclude={"answer"}), "answer": m.answer} for m in conv.messages]
-    for key in PAGE_SETTINGS:
-        if key in conv.settings:
-            v = conv.settings[key]
-            ss[key] = tuple(v) if key == "year_range" and v else v
-    ss["stale_chat"] = bool(conv.messages) and conv.generation not in (None, generation)
-    st.query_params["c"] = conv.id
-    ss.pop("pending_question", None)
-
-
-def new_chat() -> None:
-    ss = st.session_state
-    ss["messages"] = []
-    ss["conv_id"] = new_id()
-    ss["stale_chat"] = False
-    for key in PAGE_SETTINGS:
-        ss.pop(key, None)
-    st.query_params["c"] = ss["conv_id"]
-    ss.pop("pending_question", None)
-
-
-def save_chat(chats: Conversations, generation: str | None, model: str | None) -> None:
-    """Written after every answer, and whenever the page's filters change, so a reload loses nothing."""
-    ss = st.session_state
-    msgs = ss["messages"]
-    page = {k: (list(ss[k]) if isinstance(ss.get(k), tuple) else ss[k]) for k in PAGE_SETTINGS if k in ss}
-    have = chats.get(ss["browser"], ss["conv_id"])
-    narrowed = tuple(ss.get("year_range") or ()) != tuple(ss.get("year_full") or ())
-    if not msgs and have is None and not ss.get("doc_filter") and not narrowed:
-        return  # nothing worth keeping yet
-    first = next((m["content"] for m in msgs if m["role"] == "user"), "")
-    answered = any(m.get("answer") is not None for m in msgs)
-    conv = Conversation(
-        id=ss["conv_id"],
-        title=(have.title if have and have.title != "New chat" else title_for(first) or "New chat"),
-        created=have.created if have else time.time(),
-        updated=time.time(),
-        generation=generation if answered and not ss.get("stale_chat") else (have.generation if have else None),
-        model=model,
-        settings=page,
-        messages=[Message.model_validate({k: v for k, v in m.items() if k != "k"}) for m in msgs],
-    )
-    if have and have.model_dump(exclude={"updated"}) == conv.model_dump(exclude={"updated"}):
-        return
-    chats.save(ss["browser"], conv)
-    st.query_params["c"] = conv.id
-
-
 def ask_example(q: str) -> None:
     st.session_state["pending_question"] = q
 
@@ -176,84 +95,11 @@ def earlier_questions() -> list[str]:
 
 
 # ------------------------------------------------------------------ rendering
-def render_citation(c, chunks: dict[str, str], turn: int) -> None:
-    """One card a passage: the full reference, the passage with every quoted sentence highlighted,
-    and for a PDF the cited page itself. Keyed, so it stays open or closed across questions."""
-    from rag.citing import reference, safe_url
-
-    key = R.card_key(turn, c.n)
-    with st.expander(R.source_label_markdown(c), icon=":material/format_quote:", key=key, on_change="rerun"):
-        url = safe_url(c.url)
-        # The address is not in the Markdown (it would be autolinked there); it is the button below.
-        st.markdown(R.escape_md(reference(c, style="plain", with_url=False)))
-        if url:
-            st.caption(R.escape_md(url))
-            st.link_button("Open the source", url, icon=":material/open_in_new:")
-        chunk = chunks.get(c.chunk_id)
-        quotes = c.quotes or [c.quote]
-        with st.container(border=True):
-            if chunk:
-                st.caption("Passage (the quoted sentences are highlighted)")
-                st.markdown(R.highlight_all_markdown(chunk, quotes))
-            else:
-                st.caption("Quoted sentence")
-                st.markdown(R.escape_md(" ".join(quotes)))
-        pdf = (st.session_state.get("doc_sources") or {}).get(c.doc_id)
-        if pdf and pdf.lower().endswith(".pdf") and c.page and st.toggle(
-            f"Show page {c.page}", key=f"page-{key}"
-        ):
-            render_pdf_page(Path(pdf), c.page, quotes)
-
-
-def render_pdf_page(pdf: Path, page: int, quotes: list[str]) -> None:
-    from ui.pdf_pages import PageRenderError, pages_for_quote, render_page
-
-    settings = load_settings()
-    try:
-        shown = sorted({p for q in quotes for p in pages_for_quote(pdf, page, q)} | {page})
-        for p in shown:
-            img = render_page(pdf, p, quotes, settings.data_dir / "page-cache")
-            note = " (the quote continues here)" if p != page else ""
-            st.image(str(img.path), caption=f"Page {p}{note}")
-    except PageRenderError as e:
-        st.caption(R.escape_md(f"The page cannot be shown: {e}"))
-
-
-def copy_text(a: Answer) -> str:
-    """The answer as plain text with its numbered references: what the copy button puts on the clipboard."""
-    from rag.citing import reference
-
-    lines = [a.answer.strip(), ""]
-    lines += [f"[{c.n}] {reference(c, style='plain')}" + (f", p. {c.page}" if c.page else "") for c in a.citations]
-    return "\n".join(lines).strip() + "\n"
-
-
-def copy_button(a: Answer, turn: int) -> None:
-    import html
-
-    st.html(
-        f'<button class="cadres-copy" data-cadres-copy="{html.escape(copy_text(a), quote=True)}" '
-        f'id="copy-{turn}" title="Copy the answer with its references">Copy answer</button>'
-    )
-
-
-def filter_note(filters: dict | None) -> str:
-    if not filters:
-        return ""
-    bits = []
-    if filters.get("doc_ids"):
-        n = len(filters["doc_ids"])
-        bits.append(f"only {n} document{'s' if n > 1 else ''}")
-    if filters.get("year_min") or filters.get("year_max"):
-        bits.append(f"years {filters.get('year_min', '')}\u2013{filters.get('year_max', '')}")
-    return "Filter active: " + ", ".join(bits) if bits else ""
-
-
 def render_answer(msg: dict, turn: int) -> None:
     a: Answer = msg["answer"]
     if a.refused:
         st.warning(R.escape_md(R.refusal_text(a)), icon=":material/block:")
-        note = filter_note(msg.get("filters"))
+        note = R.filter_note(msg.get("filters"))
         if note:
             st.caption(R.escape_md(note + " (the sidebar's filter limits what could be found)"))
         if a.closest_sources:
@@ -272,7 +118,7 @@ def render_answer(msg: dict, turn: int) -> None:
             copy_button(a, turn)
             st.markdown("**Sources**")
             for c in a.citations:
-                render_citation(c, msg.get("chunks") or {}, turn)
+                render_citation(c, msg.get("chunks") or {}, turn, load_settings().data_dir)
     bits = [f"{a.mode} answer"]
     if a.timings_ms.get("total"):
         bits.append(f"{a.timings_ms['total'] / 1000:.1f} s")
@@ -291,49 +137,6 @@ def render_message(msg: dict, turn: int) -> None:
             st.error(R.escape_md(msg["error"]))
         else:
             render_answer(msg, turn)
-
-
-# Opens a card when its [n] is clicked and copies answers; our own markup only, no document text.
-PAGE_SCRIPT = """<script>
-(function () {
-  const doc = document;
-  if (doc.__cadres) return;
-  doc.__cadres = true;
-  doc.addEventListener("click", function (ev) {
-    const link = ev.target.closest && ev.target.closest('a[href*="#card-"]');
-    if (link) {
-      ev.preventDefault();
-      ev.stopPropagation();
-      const key = link.getAttribute("href").split("#")[1];
-      const box = doc.querySelector(".st-key-" + key);
-      if (!box) return;
-      const details = box.querySelector("details");
-      if (details && !details.open) {
-        const summary = details.querySelector("summary");
-        if (summary) summary.click();
-      }
-      setTimeout(function () { box.scrollIntoView({block: "center"}); }, 50);
-      return;
-    }
-    const btn = ev.target.closest && ev.target.closest("button[data-cadres-copy]");
-    if (btn) {
-      const text = btn.getAttribute("data-cadres-copy");
-      const done = function () { btn.textContent = "Copied"; };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done, function () {});
-      } else {
-        const ta = doc.createElement("textarea");
-        ta.value = text;
-        doc.body.appendChild(ta);
-        ta.select();
-        doc.execCommand("copy");
-        ta.remove();
-        done();
-      }
-    }
-  }, true);
-})();
-</script>"""
 
 
 def interrupted(msg: dict, i: int) -> None:
@@ -393,37 +196,6 @@ def handle_question(qa, question: str, k: int, filters: dict | None) -> None:
 
 
 # ------------------------------------------------------------------ sidebar
-def chats_panel(chats: Conversations, generation: str | None) -> None:
-    """This browser's saved chats: open, rename, delete (export is the Export button of the open one)."""
-    ss = st.session_state
-    saved = chats.list(ss["browser"])
-    if not saved:
-        return
-    st.markdown("#### Chats")
-    for conv in saved[:30]:
-        current = conv.id == ss["conv_id"]
-        when = R.format_timestamp(conv.updated)
-        st.button(
-            f"{conv.title} \u00b7 {when}",
-            key=f"chat-{conv.id}",
-            on_click=open_chat,
-            args=(chats, conv.id, generation),
-            type="primary" if current else "tertiary",
-            width="stretch",
-            help=conv.title,
-        )
-    if any(c.id == ss["conv_id"] for c in saved):
-        with st.popover("Rename or delete this chat", icon=":material/edit:", width="stretch"):
-            name = st.text_input("New title", key="rename_title", max_chars=80)
-            if st.button("Rename", key="rename", disabled=not name.strip()):
-                chats.rename(ss["browser"], ss["conv_id"], name)
-                st.rerun()
-            if st.button("Delete this chat", key="delete_chat", icon=":material/delete:"):
-                chats.delete(ss["browser"], ss["conv_id"])
-                new_chat()
-                st.rerun()
-
-
 def sidebar(qa, settings: Settings, chats: Conversations, generation: str | None):
     """Draws the sidebar; returns (top-k, filters or None, the slots for the export button and the chats)."""
     filters: dict = {}

