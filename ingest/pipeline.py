@@ -140,13 +140,16 @@ def _delete_source(store: Store, key: str) -> int:
     return len(old)
 
 
+def _manifest_row(p: Prepared, **row) -> dict:
+    """A file's manifest entry: its document, plus the state of its write (see _mark_writing)."""
+    return {"doc_id": p.meta.doc_id, "meta": p.meta.model_dump_json(), **row}
+
+
 def _mark_writing(store: Store, p: Prepared) -> None:
     """Intent first: a run killed from here on leaves an entry that says "writing", so the next run
     knows these chunks are partial (see _Run.reconcile)."""
     store.files().upsert(
-        ids=[p.key],
-        embeddings=[[0.0]],
-        metadatas=[{"content_hash": "", "doc_id": p.meta.doc_id, "n_chunks": 0, "state": "writing", "meta": p.meta.model_dump_json()}],
+        ids=[p.key], embeddings=[[0.0]], metadatas=[_manifest_row(p, content_hash="", n_chunks=0, state="writing")]
     )
 
 
@@ -172,21 +175,10 @@ def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> Non
         sents.upsert(
             ids=[s_ids[i] for i in b], embeddings=s_vecs[b], documents=[s_texts[i] for i in b], metadatas=[s_meta[i] for i in b]
         )
-    store.files().upsert(
-        ids=[p.key],
-        embeddings=[[0.0]],
-        metadatas=[
-            {
-                "content_hash": p.digest,
-                "doc_id": p.meta.doc_id,
-                "n_chunks": len(p.chunks),
-                "n_sentences": len(s_ids),
-                "state": "done",
-                "ingested_at": time.time(),
-                "meta": p.meta.model_dump_json(),
-            }
-        ],
+    row = _manifest_row(
+        p, content_hash=p.digest, n_chunks=len(p.chunks), n_sentences=len(s_ids), state="done", ingested_at=time.time()
     )
+    store.files().upsert(ids=[p.key], embeddings=[[0.0]], metadatas=[row])
 
 
 def ingest_paths(
@@ -269,6 +261,11 @@ class _Run:
         self.report.chunks_removed += n
         return n
 
+    def retire(self, key: str) -> int:
+        """A file's earlier version removed and counted as a removed file; returns its chunk count."""
+        self.report.files_removed += 1
+        return self.remove(key)
+
     def written(self, key: str, doc_id: str, digest: str) -> None:
         self.manifest[key] = {"doc_id": doc_id, "content_hash": digest}
         self.owners[doc_id] = key
@@ -338,8 +335,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     for key in list(run.manifest):
         if key in seen or not _under(key, found.roots) or _under(key, found.unreadable):
             continue
-        run.remove(key)
-        report.files_removed += 1
+        run.retire(key)
     # Same content under a path that no longer exists: a rename, so the old entry goes.
     gone_by_hash: dict[str, list[str]] = {}
     for key, m in run.manifest.items():
@@ -354,8 +350,6 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     )
     for i, f in enumerate(found.files):
         bar.set_postfix(files=f"{i}/{len(found.files)}", chunks=report.chunks_added, refresh=False)
-        if i:
-            bar.update(sizes[i - 1])
         report.files_seen += 1
         prev = run.manifest.get(f.key)
         try:
@@ -369,7 +363,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                 report.files_unchanged += 1
                 bar.total -= sizes[i]  # skipped at once: not part of the work the ETA predicts
                 sizes[i] = 0
-                continue
+                continue  # (the `finally` below still runs)
             prepared = _prepare(f.path, f.key, settings, embedder, digest)
             holder = run.owners.get(prepared.meta.doc_id)
             if holder and holder != f.key:
@@ -378,12 +372,10 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                         f"{f.path.name}: doc_id {prepared.meta.doc_id!r} is already used by {holder}; "
                         "give this document its own doc_id in its metadata"
                     )
-                run.remove(holder)  # its file no longer exists: this one succeeds it
-                report.files_removed += 1
+                run.retire(holder)  # its file no longer exists: this one succeeds it
             for old in gone_by_hash.pop(digest, []):
                 if old != f.key and old in run.manifest:
-                    run.remove(old)
-                    report.files_removed += 1
+                    run.retire(old)
             run.touch()
             _mark_writing(store, prepared)
             report.chunks_removed += _delete_source(store, f.key)
@@ -404,12 +396,11 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             # Read, but no longer ingestible: its earlier version would be stale, so it goes.
             msg = str(e) if isinstance(e, FileRejected) else f"{f.path.name}: undecodable text ({e})"
             if prev:
-                n = run.remove(f.key)
-                report.files_removed += 1
+                n = run.retire(f.key)
                 msg += f"; its earlier version was removed from the store ({n} chunks)"
             report.files_failed.append(FileFailure(path=str(f.path), error=msg))
-    if found.files:
-        bar.update(sizes[-1])
+        finally:
+            bar.update(sizes[i])
     bar.set_postfix(files=f"{len(found.files)}/{len(found.files)}", chunks=report.chunks_added)
     bar.close()
     if run.dirty:
