@@ -23,7 +23,7 @@ from ui.cards import PAGE_SCRIPT, copy_button, render_citation  # noqa: E402
 from ui.chats import chats_panel, get_conversations, init_session, new_chat, save_chat  # noqa: E402
 from ui.conversations import Conversations  # noqa: E402
 from ui.export import conversation_markdown, export_filename  # noqa: E402
-from ui.uploads import ALLOWED_EXTENSIONS, ingest_uploads  # noqa: E402
+from ui.uploads import accepted_types, ingest_uploads  # noqa: E402
 
 EXAMPLES = [
     "How did the Soviet Union treat the Japanese internees?",
@@ -282,8 +282,8 @@ def export_button(slot) -> None:
 def upload_panel(settings: Settings) -> None:
     ss = st.session_state
     files = st.file_uploader(
-        "Text, Markdown, PDF or HTML",
-        type=[e.lstrip(".") for e in ALLOWED_EXTENSIONS],
+        "Text, Markdown, PDF or HTML (and FILE.meta.yaml metadata)",
+        type=accepted_types(),
         accept_multiple_files=True,
         key=f"uploader_{ss['uploader_gen']}",
         max_upload_size=max(1, int(round(settings.max_file_mb))),

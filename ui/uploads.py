@@ -1,4 +1,5 @@
-"""Uploaded documents: checked on the server, stored under uploads_dir with safe names, ingested one by one.
+"""Uploaded documents on the chat page: stored by the one upload policy (ingest.uploads) and
+ingested one by one.
 
 Each saved file is ingested by its own path (never the uploads folder), so an upload can only add or
 update that one document; nothing else in the store is pruned.
@@ -6,96 +7,25 @@ update that one document; nothing else in the store is pruned.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.uploads import (
+    SIDECAR,
+    StoredUpload,
+    UploadRejected,
+    document_types,
+    kind_of,
+    store_upload,
+)
 from rag.settings import Settings
 
-ALLOWED_EXTENSIONS = (".txt", ".md", ".pdf", ".html", ".htm")
-MAX_NAME_CHARS = 100
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
-
-class UploadRejected(ValueError):
-    """An uploaded file that is not stored; the message is for the user."""
-
-
-def safe_filename(name: str | None) -> str:
-    """Basename only, ASCII [A-Za-z0-9._-], no leading dots, never empty, extension lower-cased."""
-    base = re.split(r"[\\/]", str(name or ""))[-1]
-    base = unicodedata.normalize("NFKD", base)
-    base = "".join(c for c in base if not unicodedata.combining(c))
-    stem, ext = os.path.splitext(base)  # ".hidden" is all stem, no extension
-    ext = re.sub(r"[^a-z0-9]", "", ext.lower())
-    stem = re.sub(r"_+", "_", _UNSAFE.sub("_", stem)).strip("._-")
-    if not stem:
-        stem = "upload"
-    stem = stem[: MAX_NAME_CHARS - len(ext) - 1]
-    return f"{stem}.{ext}" if ext else stem
-
-
-def extension_of(name: str | None) -> str:
-    base = re.split(r"[\\/]", str(name or ""))[-1].lower()
-    return os.path.splitext(base)[1]
-
-
-def check_upload(name: str | None, size: int, max_mb: float) -> None:
-    """Raise UploadRejected when the type is not supported, the file is empty or too large."""
-    shown = re.split(r"[\\/]", str(name or ""))[-1] or "(no name)"
-    ext = extension_of(name)
-    if ext not in ALLOWED_EXTENSIONS:
-        allowed = " ".join(ALLOWED_EXTENSIONS)
-        raise UploadRejected(f"{shown}: unsupported file type {ext or '(none)'!r}; allowed: {allowed}")
-    if size <= 0:
-        raise UploadRejected(f"{shown}: the file is empty")
-    cap = int(max_mb * 1024 * 1024)
-    if size > cap:
-        raise UploadRejected(f"{shown}: {size / 1e6:.1f} MB is over the {max_mb:g} MB limit")
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
-def save_upload(name: str, data: bytes, uploads_dir: Path) -> tuple[Path, bool]:
-    """Store `data` under uploads_dir with a safe name; returns (path, newly_written).
-
-    An identical file already stored under that name is reused; a different one is never
-    overwritten: the new file gets a numbered name instead.
-    """
-    root = Path(uploads_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
-    safe = safe_filename(name)
-    stem, ext = os.path.splitext(safe)
-    digest = hashlib.sha256(data).hexdigest()
-    for i in range(1, 1000):
-        fname = safe if i == 1 else f"{stem}-{i}{ext}"
-        candidate = root / fname
-        if candidate.is_symlink():  # never write through a link, wherever it points
-            continue
-        if candidate.parent != root or fname in (".", "..") or not _inside(candidate.resolve(), root):
-            raise UploadRejected(f"{name}: unsafe file name")
-        try:
-            with open(candidate, "xb") as fh:  # exclusive: never follows or replaces an existing file
-                fh.write(data)
-            return candidate, True
-        except FileExistsError:
-            try:
-                if candidate.is_file() and hashlib.sha256(candidate.read_bytes()).hexdigest() == digest:
-                    return candidate, False
-            except OSError:
-                pass
-    raise UploadRejected(f"{name}: too many uploads with this name")
+def accepted_types() -> list[str]:
+    """What the file picker offers: the loaders' types and metadata sidecars."""
+    return [t.lstrip(".") for t in document_types()] + ["yaml"]
 
 
 @dataclass
@@ -132,7 +62,7 @@ def ingest_uploads(
     """
     if ingest is None:
         from ingest import ingest_paths as ingest
-    files = list(files)
+    files = sorted(files, key=lambda f: kind_of(f[0]) != "sidecar")  # metadata before its document
     summary = UploadSummary()
     total = len(files)
     for i, (name, data) in enumerate(files):
@@ -146,29 +76,58 @@ def ingest_uploads(
 
 def _one(name: str, data: bytes, settings: Settings, ingest: Callable) -> UploadResult:
     try:
-        check_upload(name, len(data or b""), settings.max_file_mb)
-        path, fresh = save_upload(name, data, settings.uploads_dir)
+        up = store_upload(name, data or b"", settings.uploads_dir, settings.max_file_mb)
     except UploadRejected as e:
         return UploadResult(name, False, str(e))
     except OSError as e:
         return UploadResult(name, False, f"{name}: could not be stored ({e.strerror or e})")
+    if up.kind == "sidecar":
+        return _sidecar(up, settings, ingest)
     try:
-        report = ingest([path], settings, progress=False)
+        report = ingest([up.path], settings, progress=False)
     except Exception as e:  # IngestFatal (lock, store) or anything unexpected: reported, not raised
-        if fresh:
-            path.unlink(missing_ok=True)
-        return UploadResult(name, False, f"{name}: {e}", saved_as=path.name)
+        kept = _undo(up, settings, ingest)
+        return UploadResult(name, False, f"{name}: {e}{kept}", saved_as=up.path.name)
     if report.files_failed:
-        if fresh:
-            path.unlink(missing_ok=True)
-        reason = "; ".join(_strip_dir(f.error, path) for f in report.files_failed)
-        return UploadResult(name, False, reason, saved_as=path.name)
-    if report.files_unchanged and not (report.files_added or report.files_updated):
-        return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=path.name)
-    added = f"{name}: added ({report.chunks_added} chunk{'' if report.chunks_added == 1 else 's'})"
+        reason = "; ".join(_strip_dir(f.error, up.path) for f in report.files_failed)
+        return UploadResult(name, False, reason + _undo(up, settings, ingest), saved_as=up.path.name)
+    up.commit()
+    if up.status == "unchanged" or (report.files_unchanged and not (report.files_added or report.files_updated)):
+        return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=up.path.name)
+    n = report.chunks_added
+    verb = "replaced the earlier version" if up.status == "replaced" else "added"
+    added = f"{name}: {verb} ({n} chunk{'' if n == 1 else 's'})"
     if report.warnings:  # e.g. a guessed encoding or a scanned page too poor to read
-        added += "; note: " + "; ".join(_strip_dir(w.warning, path) for w in report.warnings)
-    return UploadResult(name, True, added, saved_as=path.name, chunks=report.chunks_added)
+        added += "; note: " + "; ".join(_strip_dir(w.warning, up.path) for w in report.warnings)
+    return UploadResult(name, True, added, saved_as=up.path.name, chunks=n)
+
+
+def _undo(up: StoredUpload, settings: Settings, ingest: Callable) -> str:
+    """Put the earlier version back (file and store) after a failed replacement."""
+    if not up.rollback():
+        return ""
+    try:
+        ingest([up.path], settings, progress=False)
+    except Exception:  # the store refuses now too: the file is back, the next ingest takes it
+        return "; the earlier version's file is kept"
+    return "; the earlier version is kept"
+
+
+def _sidecar(up: StoredUpload, settings: Settings, ingest: Callable) -> UploadResult:
+    """A metadata sidecar: saved, and its document re-read when that was uploaded already."""
+    up.commit()
+    doc = up.path.with_name(up.path.name[: -len(SIDECAR)])
+    docs = [doc] if doc.is_file() else []
+    if not docs:
+        return UploadResult(up.name, True, f"{up.name}: metadata saved; it applies when {doc.name} is uploaded", saved_as=up.path.name)
+    try:
+        report = ingest(docs, settings, progress=False)
+    except Exception as e:
+        return UploadResult(up.name, False, f"{up.name}: metadata saved, but {docs[0].name} was not re-read: {e}", saved_as=up.path.name)
+    if report.files_failed:
+        reason = "; ".join(_strip_dir(f.error, up.path) for f in report.files_failed)
+        return UploadResult(up.name, False, f"{up.name}: metadata saved, but {reason}", saved_as=up.path.name)
+    return UploadResult(up.name, True, f"{up.name}: metadata applied to {docs[0].name}", saved_as=up.path.name)
 
 
 def _strip_dir(message: str, path: Path) -> str:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import unicodedata
-import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from ingest.uploads import StoredUpload, UploadRejected, kind_of, store_upload
 from rag.api.deps import settings_of, store_settings_of
 from rag.api.errors import ApiError, responses
 from rag.api.schemas import IngestOut, IngestPaths
@@ -24,11 +20,7 @@ from rag.settings import Settings
 
 router = APIRouter(prefix="/v1")
 
-# Same types as ingest (ingest.loaders.SUPPORTED, read lazily) plus metadata sidecars.
-DEFAULT_TYPES = (".txt", ".md", ".markdown", ".pdf", ".html", ".htm")
-SIDECAR = ".meta.yaml"
 MAX_UPLOADS = 100
-COPY_CHUNK = 1 << 20
 
 INGEST_DOC = """Ingest documents into the store and return the IngestReport. Needs CADRES_API_KEY to be
 configured (and sent); without one the route answers 403.
@@ -37,103 +29,59 @@ configured (and sent); without one the route answers 403.
   (relative paths are taken from there); any other path is refused with 400 naming it.
   A folder is ingested as a whole: files gone from it are removed from the store.
 * `multipart/form-data`: one or more files (any field name, e.g. `files`); types .txt .md .pdf
-  .html .htm (and `NAME.meta.yaml` metadata sidecars), each at most CADRES_MAX_FILE_MB; they are saved
+  .html .htm (and `FILE.meta.yaml` metadata sidecars for FILE), each at most CADRES_MAX_FILE_MB; they are saved
   with safe names under CADRES_DATA_DIR/uploads and ingested one by one. A file uploaded again under
-  the same name replaces the earlier version. Refused files are listed in `files_failed`.
+  the same name replaces the earlier version; when the new version cannot be ingested,
+  the earlier one is put back and kept. Refused files are listed in `files_failed`.
 
 The whole request body is capped by CADRES_MAX_BODY_BYTES (413 past it); to ingest larger files,
 copy them under the data dir and send their paths."""
 
 
-def supported_types() -> tuple[str, ...]:
-    try:
-        from ingest.loaders import SUPPORTED
-
-        return tuple(sorted(SUPPORTED))
-    except Exception:  # pragma: no cover - the library moved it
-        return DEFAULT_TYPES
-
-
-def safe_name(filename: str | None) -> str:
-    """A plain file name: no folders, no leading dots, ASCII letters, digits, `._-` only."""
-    base = PurePosixPath((filename or "").replace("\\", "/")).name
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base)
-    base = re.sub(r"_*\.+_*", ".", re.sub(r"_+", "_", base)).strip("._-")
-    if not base:
-        base = "upload"
-    if len(base) > 120:
-        sfx = "".join(PurePosixPath(base).suffixes)[-30:]
-        base = base[: 120 - len(sfx)] + sfx
-    return base
-
-
-def _kind(name: str, types: tuple[str, ...]) -> str | None:
-    low = name.lower()
-    if low.endswith(SIDECAR):
-        return "sidecar"
-    if any(low.endswith(t) for t in types):
-        return "document"
-    return None
-
-
-def _save(upload: UploadFile, dest: Path, cap: int) -> int | None:
-    """Copy to dest atomically; None (and nothing written) when over the cap."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-    size = 0
-    try:
-        upload.file.seek(0)
-        with open(tmp, "wb") as out:
-            while True:
-                block = upload.file.read(COPY_CHUNK)
-                if not block:
-                    break
-                size += len(block)
-                if size > cap:
-                    return None
-                out.write(block)
-        os.replace(tmp, dest)
-        return size
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def save_uploads(
-    uploads: list[UploadFile], settings: Settings
-) -> tuple[list[Path], list[FileFailure]]:
-    types = supported_types()
-    cap = int(settings.max_file_mb * 1024 * 1024)
-    folder = settings.uploads_dir
-    docs: list[Path] = []
+def save_uploads(uploads: list[UploadFile], settings: Settings) -> tuple[list[StoredUpload], list[FileFailure]]:
+    """Store each upload by the one policy (ingest.uploads), sidecars first so a document's
+    metadata is in place when it is read; refused files become failures naming them."""
+    stored: list[StoredUpload] = []
     failed: list[FileFailure] = []
-    # Sidecars first, so a document's metadata is in place when it is read.
-    ordered = sorted(uploads, key=lambda u: _kind(safe_name(u.filename), types) != "sidecar")
-    for up in ordered:
+    for up in sorted(uploads, key=lambda u: kind_of(u.filename) != "sidecar"):
         original = up.filename or "(unnamed)"
-        name = safe_name(up.filename)
-        kind = _kind(name, types)
-        if kind is None:
-            failed.append(
-                FileFailure(
-                    path=original,
-                    error=f"{original}: unsupported file type; accepted: {' '.join(types)} (and {SIDECAR} sidecars)",
-                )
-            )
-            continue
-        dest = folder / name
-        if _save(up, dest, cap) is None:
-            failed.append(
-                FileFailure(
-                    path=original,
-                    error=f"{original}: over the size cap of {settings.max_file_mb:g} MB (CADRES_MAX_FILE_MB)",
-                )
-            )
-            continue
-        if kind == "document" and dest not in docs:
-            docs.append(dest)
-    return docs, failed
+        try:
+            stored.append(store_upload(original, up.file, settings.uploads_dir, settings.max_file_mb))
+        except UploadRejected as e:
+            failed.append(FileFailure(path=original, error=str(e)))
+        except OSError as e:
+            failed.append(FileFailure(path=original, error=f"{original}: could not be stored ({e.strerror or e})"))
+    return stored, failed
+
+
+def ingest_stored(stored: list[StoredUpload], settings: Settings) -> IngestReport:
+    """Ingest the stored documents; a replacement that fails gets its earlier version back, in the
+    folder and in the store, so a bad upload never costs the document it meant to update."""
+    from ingest.pipeline import ingest_paths
+
+    docs = list(dict.fromkeys(s.path for s in stored if s.kind == "document"))
+    report = ingest_paths(docs, settings, progress=False) if docs else IngestReport()
+    bad = {Path(f.path).name for f in report.files_failed}
+    restored = []
+    for s in stored:
+        if s.kind == "document" and s.path.name in bad:
+            if s.rollback():
+                restored.append(s.path)
+        else:
+            s.commit()
+    if restored:
+        again = ingest_paths(restored, settings, progress=False)
+        for f in report.files_failed:
+            if Path(f.path) in restored:
+                f.error += "; the earlier version is kept"
+        report.warnings += again.warnings
+    return report
+
+
+def ingest_paths_of(paths: list[Path], settings: Settings) -> IngestReport:
+    from ingest.pipeline import ingest_paths
+
+    return ingest_paths(paths, settings, progress=False)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -216,7 +164,7 @@ async def ingest(request: Request) -> Any:
             uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
             if not uploads:
                 raise ApiError(400, "files: no file in the multipart body", field="files")
-            paths, failed = await run_work(
+            stored, failed = await run_work(
                 save_uploads,
                 uploads,
                 store,
@@ -225,9 +173,10 @@ async def ingest(request: Request) -> Any:
             )
         finally:
             await form.close()
-        if not paths:
+        if not stored:
             reasons = "; ".join(f.error for f in failed) or "nothing to ingest"
             raise ApiError(400, f"files: no file could be ingested: {reasons}", field="files")
+        work, args = ingest_stored, (stored, store)
     elif ctype in ("application/json", "") or ctype.endswith("+json"):
         raw = await request.body()
         try:
@@ -239,21 +188,19 @@ async def ingest(request: Request) -> Any:
                     for err in e.errors(include_input=False)
                 ]
             ) from None
-        paths = resolve_paths(body.paths, store)
+        work, args = ingest_paths_of, (resolve_paths(body.paths, store), store)
     else:
         raise ApiError(
             415,
             f'unsupported content type {ctype!r}: send JSON {{"paths": [...]}} or multipart/form-data files',
         )
 
-    from ingest.pipeline import IngestFatal, ingest_paths
+    from ingest.pipeline import IngestFatal
 
     try:
         report: IngestReport = await run_work(
-            ingest_paths,
-            paths,
-            store,
-            progress=False,
+            work,
+            *args,
             timeout=settings.request_timeout,
             what="the ingest (it goes on in the background; check /v1/documents)",
         )

@@ -148,3 +148,19 @@ def test_paths_under_the_data_dir_are_ingested(ingest_app):
     assert [d["doc_id"] for d in c.get("/v1/documents", headers=KEY).json()["documents"]] == [
         "qiqihar"
     ]
+
+
+def test_a_bad_new_version_over_http_keeps_the_earlier_one(ingest_app):
+    """The HTTP API follows the same upload policy as the chat page (ingest.uploads)."""
+    settings, c = ingest_app
+    files = [("files", ("harbin_trams.md", NOTE.encode(), "text/markdown"))]
+    assert c.post("/v1/ingest", files=files, headers=KEY).json()["files_added"] == 1
+    bad = [("files", ("harbin_trams.md", b"\x00\x01\x02" * 400, "text/markdown"))]
+    report = c.post("/v1/ingest", files=bad, headers=KEY).json()
+    assert report["files_failed"] and "the earlier version is kept" in report["files_failed"][0]["error"]
+    assert (settings.uploads_dir / "harbin_trams.md").read_text(encoding="utf-8") == NOTE
+    assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["harbin_trams.md"]
+    ans = c.post(
+        "/v1/ask", json={"question": "How many Japanese mechanics worked at the Harbin tram depot?"}, headers=KEY
+    ).json()
+    assert not ans["refused"] and ans["citations"][0]["doc_id"] == "harbin-tram-notes"

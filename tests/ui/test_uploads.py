@@ -1,97 +1,12 @@
-"""ui.uploads: safe names, server-side type/size checks, storing and ingesting uploaded files."""
+"""ui.uploads: the chat page stores uploads by the one policy (ingest.uploads) and ingests them one by one."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from ui.uploads import (
-    ALLOWED_EXTENSIONS,
-    UploadRejected,
-    check_upload,
-    ingest_uploads,
-    safe_filename,
-    save_upload,
-)
+from ui.uploads import accepted_types, ingest_uploads
 
 
-@pytest.mark.parametrize(
-    "name, expected",
-    [
-        ("notes.md", "notes.md"),
-        ("../../etc/passwd", "passwd"),
-        ("..\\..\\windows\\win.ini", "win.ini"),
-        ("/abs/path/Report.PDF", "Report.pdf"),
-        (".hidden", "hidden"),
-        ("...md", "md"),
-        ("..", "upload"),
-        ("", "upload"),
-        (None, "upload"),
-        ("my notes (final) v2.txt", "my_notes_final_v2.txt"),
-        ("Übersicht über Japan.md", "Ubersicht_uber_Japan.md"),
-        ("日本人抑留者.txt", "upload.txt"),
-        ("a\x00b;rm -rf $HOME.html", "a_b_rm_-rf_HOME.html"),
-    ],
-)
-def test_safe_filename(name, expected):
-    out = safe_filename(name)
-    assert out == expected
-    assert not out.startswith(".") and "/" not in out and "\\" not in out
-    assert all(c.isascii() and (c.isalnum() or c in "._-") for c in out)
-
-
-def test_safe_filename_is_bounded():
-    out = safe_filename("x" * 500 + ".md")
-    assert out.endswith(".md") and len(out) <= 100
-
-
-@pytest.mark.parametrize("ext", ALLOWED_EXTENSIONS)
-def test_allowed_types_pass(ext):
-    check_upload(f"doc{ext.upper()}", 10, 50)
-
-
-@pytest.mark.parametrize(
-    "name, size, why",
-    [
-        ("evil.exe", 10, "unsupported file type"),
-        ("notes.md.exe", 10, "unsupported file type"),
-        ("archive.tar.gz", 10, "unsupported file type"),
-        ("noextension", 10, "unsupported file type"),
-        ("x.meta.yaml", 10, "unsupported file type"),
-        ("empty.txt", 0, "empty"),
-        ("big.pdf", 2 * 1024 * 1024 + 1, "over the 2 MB limit"),
-    ],
-)
-def test_rejected_uploads(name, size, why):
-    with pytest.raises(UploadRejected, match=why):
-        check_upload(name, size, 2)
-
-
-def test_exactly_at_the_cap_is_allowed():
-    check_upload("big.pdf", 2 * 1024 * 1024, 2)
-
-
-def test_save_never_leaves_the_uploads_dir_and_never_overwrites(tmp_path):
-    up = tmp_path / "data" / "uploads"
-    p1, new1 = save_upload("../../escape.md", b"one", up)
-    assert new1 and p1 == (up / "escape.md").resolve()
-    assert not (tmp_path / "escape.md").exists()
-    same, new_same = save_upload("escape.md", b"one", up)  # identical bytes: reused
-    assert same == p1 and not new_same
-    p2, new2 = save_upload("escape.md", b"two", up)  # different bytes: a new name
-    assert new2 and p2.name == "escape-2.md" and p1.read_bytes() == b"one"
-
-
-def test_save_does_not_follow_symlinks(tmp_path):
-    up = tmp_path / "uploads"
-    up.mkdir()
-    outside = tmp_path / "outside.md"
-    outside.write_bytes(b"original")
-    os.symlink(outside, up / "link.md")
-    p, _ = save_upload("link.md", b"new content", up)
-    assert outside.read_bytes() == b"original"
-    assert p.parent == up.resolve() and p.name != "link.md"
+def test_the_picker_offers_the_policy_types():
+    assert {"md", "markdown", "pdf", "txt", "html", "htm", "yaml"} <= set(accepted_types())
 
 
 def fake_ingest_factory(calls):
@@ -165,3 +80,38 @@ def test_upload_adds_a_document_without_removing_others(make_settings, tmp_path)
     clash = ingest_uploads([("First-notes.md", b"---\ndoc_id: first-notes\n---\nOther text here.\n")], settings)
     assert not clash.results[0].ok and "already used" in clash.results[0].message
     assert {d["doc_id"] for d in qa.documents()} == {"first-notes", "xylophone-notes"}
+
+
+def test_a_bad_new_version_keeps_the_earlier_one(make_settings):
+    """Real ingest: an upload under a stored name that cannot be ingested puts the earlier file
+    back and the earlier text stays answerable; a good one replaces it."""
+    from rag import Assistant
+
+    settings = make_settings()
+    good = "---\ntitle: Kestrel notes\n---\nThe Kestrel survey counted 4412 birds on the Amur in 1952.\n"
+    assert ingest_uploads([("kestrel.md", good.encode())], settings).results[0].ok
+    bad = ingest_uploads([("kestrel.md", b"\x00\x01\x02" * 400)], settings).results[0]
+    assert not bad.ok and "kestrel.md" in bad.message and "the earlier version is kept" in bad.message
+    assert (settings.uploads_dir / "kestrel.md").read_text(encoding="utf-8") == good
+    assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["kestrel.md"]
+    qa = Assistant(settings)
+    assert "4412" in qa.ask("How many birds did the Kestrel survey count?").answer
+    newer = good.replace("4412", "5120")
+    res = ingest_uploads([("kestrel.md", newer.encode())], settings).results[0]
+    assert res.ok and "replaced the earlier version" in res.message
+    ans = qa.ask("How many birds did the Kestrel survey count?").answer
+    assert "5120" in ans and "4412" not in ans
+
+
+def test_a_sidecar_applies_to_its_uploaded_document(make_settings):
+    from rag import Assistant
+
+    settings = make_settings()
+    doc = b"The Kestrel survey counted 4412 birds on the Amur in 1952 along the river."
+    results = ingest_uploads([("Kestrel Notes.txt", doc), ("Kestrel Notes.txt.meta.yaml", b"title: Amur birds\nyear: 1953\n")], settings).results
+    assert [r.ok for r in results] == [True, True], results
+    (d,) = Assistant(settings).documents()
+    assert d["title"] == "Amur birds" and d["year"] == 1953
+    again = ingest_uploads([("Kestrel Notes.txt.meta.yaml", b"title: Amur birds, revised\n")], settings).results[0]
+    assert again.ok and "applied to Kestrel_Notes.txt" in again.message
+    assert Assistant(settings).documents()[0]["title"] == "Amur birds, revised"
