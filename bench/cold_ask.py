@@ -30,7 +30,7 @@ import sys
 sys.modules["torch"] = None  # `import torch` fails inside thinc.compat: has_torch = False
 import spacy
 del sys.modules["torch"]
-from rag.cli import main
+from rag.cli.main import main
 code = main(["ask", sys.argv[1]])
 assert "torch" not in sys.modules, "torch was imported on the ask path"
 raise SystemExit(code)

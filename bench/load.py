@@ -28,7 +28,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "load.json"
-SERVE = "import sys, rag.cli_serve; from rag.cli import main; sys.exit(main(sys.argv[1:]))"
+SERVE = "import sys; from rag.cli.main import main; sys.exit(main(sys.argv[1:]))"
 QUESTIONS = [
     "Where were Japanese war criminals detained in China?",
     "When did the Khabarovsk trial take place?",

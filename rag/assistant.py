@@ -171,6 +171,11 @@ class Assistant:
             return extractive_answer(ev)
         return refusal_answer(ev, "extractive", outside=self.outside_filter(question, query, k, flt, also))
 
+    def warm_up(self) -> None:
+        """Load the embedding model and the lexical index before the first question."""
+        self.searcher.embedder.encode_queries(["warm-up"], settings=self.settings)
+        self.searcher.lexical()
+
     # ------------------------------------------------------------ corpus status
     def status(self) -> dict:
         store = self.store

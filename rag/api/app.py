@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any
 
 from fastapi import FastAPI, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -16,6 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from rag.api import routes_ingest, routes_openai, routes_qa
 from rag.api.errors import install_handlers
 from rag.api.limits import AccessMiddleware, BodyLimitMiddleware, RateLimiter
+from rag.api.protocol import AssistantService
 from rag.settings import Settings
 
 log = logging.getLogger("rag.api")
@@ -33,12 +33,10 @@ CADRES_RATE_LIMIT_PER_MINUTE per client (429 + Retry-After), CADRES_MAX_BODY_BYT
 CADRES_MAX_QUESTION_CHARS (422), CADRES_REQUEST_TIMEOUT (504)."""
 
 
-def _warm(qa: Any, done: threading.Event) -> None:
+def _warm(qa: AssistantService, done: threading.Event) -> None:
     """Load the embedding model and the lexical index before the first question (best effort)."""
     try:
-        searcher = qa.searcher
-        searcher.embedder.encode_queries(["warm-up"], settings=getattr(qa, "settings", None))
-        searcher.lexical()
+        qa.warm_up()
         log.info("cadres-qa API warmed up")
     except Exception as e:  # a missing store is reported by /v1/health and by the routes
         log.warning("warm-up incomplete: %s: %s", type(e).__name__, e)
@@ -46,7 +44,7 @@ def _warm(qa: Any, done: threading.Event) -> None:
         done.set()
 
 
-def create_app(settings: Settings | None = None, assistant: Any = None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: AssistantService | None = None) -> FastAPI:
     """The API over one shared Assistant.
 
     `settings` gives the HTTP limits and the API key; `assistant` (injected by tests) does the work and
@@ -54,7 +52,7 @@ def create_app(settings: Settings | None = None, assistant: Any = None) -> FastA
     CADRES_* environment) and warmed up in the background at startup.
     """
     if settings is None:
-        settings = getattr(assistant, "settings", None) or Settings()
+        settings = assistant.settings if assistant is not None else Settings()
     warm = assistant is None
     if assistant is None:
         from rag.assistant import Assistant

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from rag.api.errors import ApiError
+from rag.api.protocol import AssistantService
 from rag.settings import Settings
 
 
@@ -15,13 +16,13 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def qa_of(request: Request) -> Any:
+def qa_of(request: Request) -> AssistantService:
     return request.app.state.qa
 
 
 def store_settings_of(request: Request) -> Settings:
     """The settings of the store the Assistant reads (ingest must write there)."""
-    return getattr(qa_of(request), "settings", None) or settings_of(request)
+    return qa_of(request).settings
 
 
 def check_question(text: Any, settings: Settings, field: str = "question") -> str:

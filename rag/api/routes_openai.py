@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -32,6 +31,7 @@ from rag.api.schemas import (
 )
 from rag.api.sse import SSE_HEADERS, event_schema, frame
 from rag.api.work import ThreadedStream, run_work
+from rag.models import Answer, Citation
 from rag.store import StoreError
 
 log = logging.getLogger("rag.api")
@@ -64,21 +64,21 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, int, list[st
     return question, i, history
 
 
-def source_line(c: Any) -> str:
-    title = (getattr(c, "title", "") or "").strip()
+def source_line(c: Citation) -> str:
+    title = (c.title or "").strip()
     line = f"[{c.n}] {c.label}."
     if title:
         line += f" {title}" + ("" if title[-1] in ".?!" else ".")
     return line
 
 
-def sources_block(answer: Any) -> str:
+def sources_block(answer: Answer) -> str:
     if not answer.citations:
         return ""
     return "\n\nSources:\n" + "\n".join(source_line(c) for c in answer.citations)
 
 
-def reply_content(answer: Any) -> str:
+def reply_content(answer: Answer) -> str:
     return answer.answer.strip() + sources_block(answer)
 
 
@@ -193,7 +193,7 @@ async def chat_completions(body: ChatRequest, request: Request):
         raise
     # Extractive token events are exactly the final text; an LLM's raw tokens can differ from the
     # checked answer (citations renumbered or removed), so those are held back and the checked text sent.
-    live = getattr(qa, "mode", "extractive") == "extractive"
+    live = qa.mode == "extractive"
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     created = int(time.time())
 
@@ -215,7 +215,7 @@ async def chat_completions(body: ChatRequest, request: Request):
             answer = None
             ev = first
             while True:
-                kind = getattr(ev, "type", None)
+                kind = ev.type
                 if kind == "token" and live and ev.text:
                     sent.append(ev.text)
                     yield chunk({"content": ev.text})

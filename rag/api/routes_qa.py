@@ -156,7 +156,7 @@ async def health(request: Request):
             {"status": "unavailable", **error_body(503, f"store unavailable: {msg}")},
             status_code=503,
         )
-    store_settings = getattr(qa, "settings", settings)
+    store_settings = qa.settings
     return Health(
         status="ok" if st.get("chunks") else "empty",
         documents=int(st.get("documents") or 0),

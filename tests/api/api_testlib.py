@@ -95,7 +95,7 @@ class LiveServer:
     log: Path
 
 
-SERVE_SNIPPET = "import sys, rag.cli_serve; from rag.cli import main; sys.exit(main(sys.argv[1:]))"
+SERVE_SNIPPET = "import sys; from rag.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def start_server(port: int, env: dict, log: Path, *extra: str, timeout: float = 180) -> LiveServer:

@@ -6,16 +6,14 @@ import sys
 
 import pytest
 
-import rag.cli_ui as cli_ui
-from rag.cli import build_parser
+import rag.cli.ui as cli_ui
+from rag.cli.main import cli, main
 
 
-def test_ui_is_registered_with_port_and_host():
-    args = build_parser().parse_args(["ui"])
-    assert (args.port, args.host) == (8501, "127.0.0.1")
-    args = build_parser().parse_args(["ui", "--port", "9123", "--host", "0.0.0.0"])
-    assert (args.port, args.host) == (9123, "0.0.0.0")
-    assert args.func is cli_ui.cmd_ui
+def test_ui_is_a_command_of_the_group_with_port_and_host():
+    assert cli.get_command(None, "ui") is cli_ui.ui_command
+    defaults = {p.name: p.default for p in cli_ui.ui_command.params}
+    assert defaults == {"port": 8501, "host": "127.0.0.1"}
 
 
 def test_streamlit_command():
@@ -41,9 +39,8 @@ def test_cmd_ui_execs_streamlit(monkeypatch):
 
     monkeypatch.setattr(cli_ui.os, "execv", fake_execv)
     monkeypatch.setattr(cli_ui.subprocess, "call", lambda cmd: seen.setdefault("argv", cmd) and 0)
-    args = build_parser().parse_args(["ui", "--port", "9555"])
     try:
-        rc = args.func(args)
+        rc = main(["ui", "--port", "9555"])
     except SystemExit as e:
         rc = e.code
     assert rc == 0
@@ -52,6 +49,5 @@ def test_cmd_ui_execs_streamlit(monkeypatch):
 
 @pytest.mark.parametrize("port", ["0", "70000"])
 def test_bad_port_is_refused(port, capsys):
-    args = build_parser().parse_args(["ui", "--port", port])
-    assert args.func(args) == 1
+    assert main(["ui", "--port", port]) == 1
     assert "--port" in capsys.readouterr().err
