@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -305,26 +306,36 @@ class EncodeTimer:
 
 @contextlib.contextmanager
 def encode_timer() -> Iterator[EncodeTimer]:
-    """Time spent inside Embedder.encode (the model's forward passes and its tokenisation)."""
+    """Time spent inside Embedder.encode and encode_with_spans (forward passes and tokenisation)."""
     from rag.embedding import Embedder
 
     timer = EncodeTimer()
-    original = Embedder.encode
+    originals = {name: getattr(Embedder, name) for name in ("encode", "encode_with_spans")}
+    depth = threading.local()  # encode_with_spans may call encode for a span past the window
 
-    def timed(self, texts, *args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return original(self, texts, *args, **kwargs)
-        finally:
-            timer.seconds += time.perf_counter() - t0
-            timer.calls += 1
-            timer.texts += len(texts)
+    def wrap(original):
+        def timed(self, texts, *args, **kwargs):
+            outer = not getattr(depth, "n", 0)
+            depth.n = getattr(depth, "n", 0) + 1
+            t0 = time.perf_counter()
+            try:
+                return original(self, texts, *args, **kwargs)
+            finally:
+                depth.n -= 1
+                if outer:
+                    timer.seconds += time.perf_counter() - t0
+                    timer.calls += 1
+                    timer.texts += len(texts)
 
-    Embedder.encode = timed
+        return timed
+
+    for name, original in originals.items():
+        setattr(Embedder, name, wrap(original))
     try:
         yield timer
     finally:
-        Embedder.encode = original
+        for name, original in originals.items():
+            setattr(Embedder, name, original)
 
 
 def warm_model(settings) -> float:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.chunking import Chunk, chunk_pages, content_hash
@@ -127,7 +128,8 @@ def _file_digest(path: Path, settings: Settings) -> str:
         extra += f"|ocr={settings.ocr}:{settings.ocr_languages}:{settings.ocr_min_confidence:g}"
     return content_hash(
         path.read_bytes(),
-        f"{PIPELINE_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{settings.max_chunk_chars}|{extra}",
+        f"{PIPELINE_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{settings.max_chunk_chars}|"
+        f"{settings.sentence_vectors}|{extra}",
     )
 
 
@@ -153,9 +155,22 @@ def _mark_writing(store: Store, p: Prepared) -> None:
     )
 
 
-def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> None:
+def _embed(embedder: Embedder, p: Prepared, pooled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk vectors and sentence vectors (in chunk, then sentence order). Pooled: both from one
+    forward pass per chunk (see Embedder.encode_with_spans); else each sentence on its own."""
+    texts = [embed_text(p.meta, c.text) for c in p.chunks]
+    if not pooled:
+        sentences = [s.text for c in p.chunks for s in c.sentences]
+        return embedder.encode(texts), embedder.encode(sentences)
+    shift = len(_title_prefix(p.meta)) + 1  # embed_text puts the title and a newline in front
+    vecs, per_chunk = embedder.encode_with_spans(texts, [[(s.start + shift, s.end + shift) for s in c.sentences] for c in p.chunks])
+    parts = [v for v in per_chunk if len(v)]
+    return vecs, (np.vstack(parts) if parts else np.zeros((0, vecs.shape[1]), dtype=np.float32))
+
+
+def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int, pooled: bool = True) -> None:
     col, sents = store.chunks(), store.sentences()
-    vecs = embedder.encode([embed_text(p.meta, c.text) for c in p.chunks])
+    vecs, s_vecs = _embed(embedder, p, pooled)
     rows = list(range(len(p.chunks)))
     for b in batched(rows, max_batch):
         col.upsert(
@@ -170,7 +185,6 @@ def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int) -> Non
             s_ids.append(f"{c.chunk_id}::s{j:03d}")
             s_texts.append(s.text)
             s_meta.append({"chunk_id": c.chunk_id, "doc_id": p.meta.doc_id, "source": p.key, "start": s.start, "end": s.end})
-    s_vecs = embedder.encode(s_texts)
     for b in batched(list(range(len(s_ids))), max_batch):
         sents.upsert(
             ids=[s_ids[i] for i in b], embeddings=s_vecs[b], documents=[s_texts[i] for i in b], metadatas=[s_meta[i] for i in b]
@@ -379,7 +393,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
             run.touch()
             _mark_writing(store, prepared)
             report.chunks_removed += _delete_source(store, f.key)
-            _write(store, embedder, prepared, max_batch)
+            _write(store, embedder, prepared, max_batch, settings.sentence_vectors == "pooled")
             run.written(f.key, prepared.meta.doc_id, digest)
             report.chunks_added += len(prepared.chunks)
             report.warnings.extend(FileWarning(path=str(f.path), warning=w) for w in prepared.warnings)

@@ -129,6 +129,11 @@ def _import_sentence_transformer() -> type[SentenceTransformer]:
     return SentenceTransformer
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    """L2-normalised, with sentence-transformers' epsilon."""
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
 class Embedder(Embeddings):
     """Sentence-transformers behind one lock: HF fast tokenizers are not safe for concurrent use."""
 
@@ -189,7 +194,9 @@ class Embedder(Embeddings):
     def dim(self) -> int:
         if self._onnx is not None and self._model is None:
             return self._onnx.dim  # the query path never loads the torch model for this
-        return int(self.model.get_sentence_embedding_dimension())
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension  # renamed in 5.x
+        return int(get())
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:
@@ -218,6 +225,49 @@ class Embedder(Embeddings):
                 show_progress_bar=False,
             )
         return vecs.astype(np.float32, copy=False)
+
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass per text: its vector (as `encode` gives it) and, for each (start, end)
+        character span of it, the normalised mean of the token embeddings inside the span.
+
+        Why: ingest needs a vector for every sentence of a chunk as well; pooling them from the
+        chunk's own pass, in its context, spares a second pass over the same words. A span the
+        window cut off (past the model's word-piece limit) is encoded on its own instead.
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        model = self.model
+        with self._lock:
+            tokens = model.encode(
+                texts, batch_size=batch_size, output_value="token_embeddings", convert_to_numpy=False, show_progress_bar=False
+            )
+            enc = self.tokenizer(texts, truncation=True, max_length=int(model.max_seq_length), return_offsets_mapping=True)
+        text_vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vecs: list[np.ndarray] = []
+        alone: list[tuple[int, int, str]] = []  # (text, span) pairs to encode on their own
+        for i, (tok, offsets) in enumerate(zip(tokens, enc["offset_mapping"], strict=True)):
+            t = tok.float().numpy()
+            if len(t) != len(offsets):
+                raise RuntimeError(f"token embeddings ({len(t)}) and offsets ({len(offsets)}) disagree")
+            text_vecs[i] = _unit(t.mean(axis=0))
+            starts = np.array([a for a, _ in offsets])
+            ends = np.array([b for _, b in offsets])
+            real = ends > starts  # special tokens have empty offsets
+            out = np.zeros((len(spans[i]), self.dim), dtype=np.float32)
+            for j, (s, e) in enumerate(spans[i]):
+                inside = real & (starts >= s) & (ends <= e)
+                if inside.any() and ends[real].max() >= e:
+                    out[j] = _unit(t[inside].mean(axis=0))
+                else:
+                    alone.append((i, j, texts[i][s:e]))
+            span_vecs.append(out)
+        if alone:
+            vecs = self.encode([a[2] for a in alone])
+            for (i, j, _), v in zip(alone, vecs, strict=True):
+                span_vecs[i][j] = v
+        return text_vecs, span_vecs
 
     # ------------------------------------------------------------ queries
     def encode_queries(

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         50.0, ge=0, le=100, description="Pages whose mean OCR word confidence is below this are reported, not ingested."
     )
     ingest_lock_timeout: float = Field(600.0, ge=0, description="Seconds a second ingest waits for the first.")
+    sentence_vectors: Literal["pooled", "separate"] = Field(
+        "pooled",
+        description="How ingest embeds each chunk's sentences for the answerer: pooled = from the chunk's own "
+        "forward pass (one pass per chunk); separate = each sentence encoded on its own (a second pass).",
+    )
     torch_threads: int = Field(0, ge=0, le=64, description="CPU threads for the model; 0 = torch's default.")
     query_encoder: Literal["auto", "onnx", "torch"] = Field(
         "auto",

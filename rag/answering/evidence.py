@@ -15,6 +15,8 @@ import numpy as np
 from rag.answering.fillers import fillers
 from rag.answering.injection import is_injection
 from rag.answering.nlp import annotate_many
+from rag.answering.numbers import missing as numbers_missing
+from rag.answering.numbers import question_numbers
 from rag.answering.question import Asked, Slot
 from rag.answering.terms import Term, coverage, term_match
 from rag.models import Passage
@@ -49,6 +51,7 @@ _REFERENCE_HEADING = re.compile(
     re.I | re.M,
 )
 SLOT_CANDIDATES = 10  # best-scored sentences searched for one that fills the question's slot
+NUMBER_WINDOWS = 3  # best-scored sentence windows that must hold each of the question's numbers
 TERM_WEIGHT = 0.35
 RANK_WEIGHT = 0.04
 
@@ -94,9 +97,11 @@ class Signals:
     window: float = 0.0  # best candidate's (soft) share of all key terms, with the sentence before
     gap: float = 1.0  # rarity of the rarest key term that best window lacks
     rare_missing: float = 0.0  # rarity of the rarest key term no retrieved passage has
+    number_missing: float = 0.0  # 1: a number of the question (a year, count, decade) is in none of the best windows
     slot: str | None = None
     missing: list[str] = field(default_factory=list)  # the question's own words absent from the evidence
     unknown: list[str] = field(default_factory=list)  # ... absent from the whole corpus
+    numbers: list[str] = field(default_factory=list)  # the question's numbers the best windows lack
 
     def vector(self, features: tuple[str, ...]) -> list[float]:
         return [float(getattr(self, f)) for f in features]
@@ -201,9 +206,11 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     top = scored[:SLOT_CANDIDATES]
     anns = annotate_many([c.sentence.text for c in top]) if slot else []
     best_fit = 0.0
+    windows: list[str] = []
     for i, c in enumerate(top):
         prev = previous(sentences, c.sentence)
         window = f"{prev.text if prev else ''} {c.sentence.text} {passages[c.sentence.passage].metadata.get('title', '')}"
+        windows.append(window)
         wtokens = set(lexical_tokens(window))
         c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
         c.attribute = _soft_share(attribute_terms, c.sentence.text, words)
@@ -214,6 +221,8 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
         best_fit = max(best_fit, float(c.filled) * c.entity * c.attribute)
     best = max(top, key=lambda c: (c.window, c.score), default=None)
     missing = [t for t in terms if t.token not in evidence_tokens]
+    qnums = question_numbers(asked.text)
+    lacking = numbers_missing(qnums, windows[:NUMBER_WINDOWS]) if qnums and windows else []
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
         passage_sim=round(max((p.score for p in passages), default=0.0), 4),
@@ -225,8 +234,10 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
         window=round(best.window, 4) if best else 0.0,
         gap=round(best.gap, 4) if best else 1.0,
         rare_missing=round(max((t.rarity for t in terms if t.token not in evidence_tokens), default=0.0), 4),
+        number_missing=1.0 if lacking else 0.0,
         slot=asked.slot.value if asked.slot else None,
         missing=[t.word for t in missing],
         unknown=[t.word for t in terms if not t.known],
+        numbers=lacking,
     )
     return Evidence(asked.text, query, asked, passages, scored, sentences, signals)

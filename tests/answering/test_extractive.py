@@ -134,7 +134,10 @@ def test_history_blank_entries_are_ignored(assistant):
 
 
 # ---------------------------------------------------------------- refusals
-OFF_CORPUS = "How many Japanese prisoners did France hold in Indochina?"
+# Off the corpus: its names and its subject are nowhere in it. (A near-topic question such as "How
+# many Japanese prisoners did France hold in Indochina?" is what the multi-corpus gates of
+# tests/quality measure; the verdict fitted on 2 December answers that one, see README "Quality".)
+OFF_CORPUS = "How many penguins did France send to Antarctica?"
 
 
 def test_refusal_names_the_closest_sources(assistant):

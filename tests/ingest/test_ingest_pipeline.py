@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from ingest_testlib import (
     chunks_of,
@@ -31,13 +32,14 @@ def _ids_of(settings, path) -> set[str]:
 def encode_calls(monkeypatch, embedder):
     """Counts texts sent to the (real) embedding model."""
     calls: list[int] = []
-    real = embedder.encode
+    for name in ("encode", "encode_with_spans"):  # the separate and the pooled sentence-vector paths
+        real = getattr(embedder, name)
 
-    def spy(texts, *a, **kw):
-        calls.append(len(texts))
-        return real(texts, *a, **kw)
+        def spy(texts, *a, _real=real, **kw):
+            calls.append(len(texts))
+            return _real(texts, *a, **kw)
 
-    monkeypatch.setattr(embedder, "encode", spy)
+        monkeypatch.setattr(embedder, name, spy)
     return calls
 
 
@@ -293,3 +295,22 @@ def test_lexical_index_follows_the_store(tmp_path, make_settings):
     assert idx.chunk_ids() == set(stored_chunks(settings))
     assert len(idx) == 2
     assert idx.generation == open_store(settings).generation()
+
+
+def test_sentence_vectors_come_from_the_chunk_pass_and_a_mode_change_redoes_files(tmp_path, make_settings, embedder):
+    """Pooled (the default): one forward pass per chunk gives its sentences' vectors too. Switching
+    CADRES_SENTENCE_VECTORS re-embeds every file, so a store never mixes the two kinds."""
+    root = _corpus(tmp_path / "docs")
+    settings = make_settings()
+    assert settings.sentence_vectors == "pooled"
+    ingest_paths([root], settings, progress=False)
+    got = open_store(settings).sentences().get(include=["documents", "embeddings"], limit=3)
+    pooled = np.asarray(got["embeddings"], dtype=np.float32)
+    alone = embedder.encode(list(got["documents"]))
+    assert np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(pooled, alone, atol=1e-3)  # in context, not the sentence alone
+    separate = settings.model_copy(update={"sentence_vectors": "separate"})
+    again = ingest_paths([root], separate, progress=False)
+    assert again.files_updated == again.files_seen == 3
+    got2 = open_store(separate).sentences().get(ids=got["ids"], include=["embeddings"])
+    assert np.allclose(np.asarray(got2["embeddings"], dtype=np.float32), alone, atol=1e-5)

@@ -70,8 +70,8 @@ def test_held_out_coverage_and_false_refusals(held_out):
 
 def test_held_out_near_topic_unanswerables_are_refused(held_out):
     figs = [f for sets in held_out.values() for f in sets.values()]
-    assert all(f.refusal >= 0.03 for f in figs), figs
-    assert sum(f.refusal for f in figs) / len(figs) >= 0.12
+    assert all(f.refusal >= 0.05 for f in figs), figs
+    assert sum(f.refusal for f in figs) / len(figs) >= 0.25
 
 
 def test_retrieval_finds_the_answer(held_out):
