@@ -8,6 +8,7 @@ from rag.models import Answer, Citation, DocumentMeta, IngestReport, Passage
 from rag.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from rag.answer_chain import chain
     from rag.assistant import Assistant
     from rag.evaluation import EvalReport, evaluate
 
@@ -20,6 +21,7 @@ __all__ = [
     "IngestReport",
     "Passage",
     "Settings",
+    "chain",
     "evaluate",
     "get_settings",
 ]
@@ -30,6 +32,10 @@ def __getattr__(name: str):
         from rag.assistant import Assistant
 
         return Assistant
+    if name == "chain":
+        from rag.answer_chain import chain
+
+        return chain
     if name in ("evaluate", "EvalReport"):
         from rag import evaluation
 

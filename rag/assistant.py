@@ -115,7 +115,11 @@ class Assistant:
         history: list[str] | None = None,
         k: int | None = None,
         filters: Filters | dict | None = None,
+        config: dict | None = None,
     ) -> Iterator[StreamEvent]:
+        """The one answer path (ask, the HTTP API and rag.chain all come here). `config`: a LangChain
+        RunnableConfig; with it the retrieval, the prompt and the LLM call run as child runs, so the
+        caller's callbacks and tracers see them."""
         t0 = time.perf_counter()
         q = self._check(question)
         history = [h for h in (history or []) if isinstance(h, str) and h.strip()]
@@ -123,13 +127,13 @@ class Assistant:
         flt = Filters.coerce(filters)
         if self.mode == "llm":
             llm = self.llm_answerer()
-            query = llm.rewrite(q, history)
-            retrieval = self.searcher.search(query, k, flt)
-            yield from llm.stream(lambda qy, r: self.evidence(q, qy, r), q, query, retrieval, t0)
+            query = llm.rewrite(q, history, config=config)
+            retrieval = self._search(query, k, flt, (), config)
+            yield from llm.stream(lambda qy, r: self.evidence(q, qy, r), q, query, retrieval, t0, config=config)
             return
         query = combine_turns(q, history)
         also = follow_up_alone(q, history)
-        retrieval = self.searcher.search(query, k, flt, also=also)
+        retrieval = self._search(query, k, flt, also, config)
         yield RetrievalEvent(query=query, passages=retrieval.passages)
         t1 = time.perf_counter()
         answer = self._extractive(q, query, retrieval, k, flt, also)
@@ -142,6 +146,14 @@ class Assistant:
             "total": round((time.perf_counter() - t0) * 1000, 2),
         }
         yield AnswerEvent(answer=answer)
+
+    def _search(self, query: str, k: int, flt, also, config) -> Retrieval:
+        if config is None:
+            return self.searcher.search(query, k, flt, also=also)
+        from langchain_core.runnables import RunnableLambda
+
+        step = RunnableLambda(lambda qy: self.searcher.search(qy, k, flt, also=also), name="cadres_retrieve")
+        return step.invoke(query, config=config)
 
     # ------------------------------------------------------------ hand-over to the answering layer
     def evidence(self, question: str, query: str, retrieval: Retrieval, model=None) -> Evidence:
@@ -170,6 +182,12 @@ class Assistant:
         if ev.verdict and ev.verdict.answerable:
             return extractive_answer(ev)
         return refusal_answer(ev, "extractive", outside=self.outside_filter(question, query, k, flt, also))
+
+    def as_retriever(self, **kwargs):
+        """A LangChain retriever on this Assistant's own Searcher (its store and lexical index)."""
+        from rag.retrieval.retriever import CadresRetriever
+
+        return CadresRetriever(settings=self.settings, searcher=self.searcher, **kwargs)
 
     def warm_up(self) -> None:
         """Load the embedding model and the lexical index before the first question."""

@@ -69,7 +69,22 @@ def chat_model_from_spec(settings: Settings):
     raise ValueError(f"CADRES_LLM: unknown provider {kind!r}; use ollama:<model> or openai:<model>")
 
 
-def build_messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
+def answer_prompt():
+    """The answer prompt as a LangChain ChatPromptTemplate (a Runnable: a user's tracer sees it)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages(
+        [("system", SYSTEM_PROMPT.replace("{", "{{").replace("}", "}}")), ("human", "{passages}\n\nQuestion: {question}\nAnswer with [n] citations:")]
+    )
+
+
+def rewrite_prompt():
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([("human", REWRITE_PROMPT)])
+
+
+def passages_block(passages: list[Passage]) -> str:
     blocks = []
     for n, p in enumerate(passages, start=1):
         m = p.metadata
@@ -78,8 +93,13 @@ def build_messages(question: str, passages: list[Passage]) -> list[tuple[str, st
         label = html.escape(fence(src), quote=True)  # metadata is document-controlled too
         # Sentences addressed to an AI stay visible but marked inert (rag.answering.injection).
         blocks.append(f'<passage n="{n}" source="{label}">\n{fence(neutralise(p.text))}\n</passage>')
-    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with [n] citations:"
-    return [("system", SYSTEM_PROMPT), ("user", user)]
+    return "Passages:\n\n" + "\n\n".join(blocks)
+
+
+def build_messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
+    """(role, text) pairs of the answer prompt, for reading and tests."""
+    msgs = answer_prompt().format_messages(passages=passages_block(passages), question=question)
+    return [(m.type, str(m.content)) for m in msgs]
 
 
 def support(sentence: str, passage_text: str) -> float:
@@ -160,18 +180,20 @@ class LLMAnswerer:
         self.model = model
         self.settings = settings
 
-    def rewrite(self, question: str, history: list[str]) -> str:
+    def rewrite(self, question: str, history: list[str], config=None) -> str:
         if not history:
             return question
-        prompt = REWRITE_PROMPT.format(history="\n".join(f"- {h}" for h in history[-4:]), question=question)
         try:
-            reply = self.model.invoke([("user", prompt)])
+            prompt = rewrite_prompt().invoke(
+                {"history": "\n".join(f"- {h}" for h in history[-4:]), "question": question}, config=config
+            )
+            reply = self.model.invoke(prompt, config=config)
             text = plain_text(str(reply.content)).strip().splitlines()[0].strip() if reply.content else ""
             return text or combine_turns(question, history)
         except Exception:
             return combine_turns(question, history)
 
-    def stream(self, evidence_for, question: str, query: str, retrieval, t0: float) -> Iterator:
+    def stream(self, evidence_for, question: str, query: str, retrieval, t0: float, config=None) -> Iterator:
         """`evidence_for(query, retrieval)` builds the Evidence (the Assistant's hand-over); the
         answerer itself never reaches back into the Assistant."""
         from rag.answering.answer import refusal_answer
@@ -184,7 +206,10 @@ class LLMAnswerer:
         else:
             pieces: list[str] = []
             shown = ""
-            for chunk in self.model.stream(build_messages(question, retrieval.passages)):
+            prompt = answer_prompt().invoke(
+                {"passages": passages_block(retrieval.passages), "question": question}, config=config
+            )
+            for chunk in self.model.stream(prompt, config=config):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if not piece:
                     continue

@@ -4,6 +4,7 @@
 
     docs = CadresRetriever(k=3).invoke("How many Japanese were interned in the Soviet Union?")
     docs = CadresRetriever().invoke("Koan Maru", k=1, filters={"doc_ids": ["repatriation-from-the-ussr"]})
+    docs = Assistant(settings).as_retriever(k=3).invoke(...)  # on that Assistant's own Searcher
 
 Each Document carries the passage text, its chunk id as `id`, and the chunk's metadata plus
 chunk_id, doc_id, page and score (the passage's cosine similarity to the query).
@@ -11,7 +12,6 @@ chunk_id, doc_id, page and score (the passage's cosine similarity to the query).
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import (
@@ -26,24 +26,18 @@ from pydantic import ConfigDict, Field
 from rag.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from rag.assistant import Assistant
-
-_assistants: dict[str, Assistant] = {}
-_assistants_lock = threading.Lock()
+    from rag.retrieval.searcher import Searcher
 
 
-def shared_assistant(settings: Settings | None = None) -> Assistant:
-    """One Assistant per distinct settings per process (it holds the model, the store client and
-    the lexical index, which are costly to open and meant to be shared)."""
-    from rag.assistant import Assistant
+def make_searcher(settings: Settings | None = None) -> Searcher:
+    """A Searcher over the store of `settings` (the embedding model itself is shared per process)."""
+    from rag.embedding import get_embedder
+    from rag.retrieval.searcher import Searcher
+    from rag.store import Store
 
     settings = settings or get_settings()
-    key = settings.model_dump_json(exclude={"api_key"})
-    with _assistants_lock:
-        qa = _assistants.get(key)
-        if qa is None:
-            qa = _assistants[key] = Assistant(settings)
-        return qa
+    embedder = get_embedder(settings.embedding_model, settings.torch_threads)
+    return Searcher(settings, embedder, Store(settings, embedder.fingerprint))
 
 
 class CadresRetriever(BaseRetriever):
@@ -54,13 +48,19 @@ class CadresRetriever(BaseRetriever):
     k: int = Field(5, ge=1, le=50, description="Passages returned per query.")
     filters: dict | None = Field(None, description="{doc_ids | doc_id, year_min, year_max}")
     settings: Settings | None = Field(None, description="Store to search; None = the CADRES_* environment.")
+    searcher: Any = Field(None, description="The Searcher to use (Assistant.as_retriever passes its own); made from settings when None.")
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        k = int(kwargs.get("k") or self.k)
-        filters = kwargs.get("filters", self.filters)
-        passages = shared_assistant(self.settings).retrieve(query, k=k, filters=filters)
+        from rag.assistant import check_k
+        from rag.retrieval.filters import Filters
+
+        k = check_k(int(kwargs.get("k") or self.k))
+        filters = Filters.coerce(kwargs.get("filters", self.filters))
+        if self.searcher is None:
+            self.searcher = make_searcher(self.settings)
+        passages = self.searcher.search(query, k, filters).passages
         return [
             Document(
                 page_content=p.text,

@@ -551,3 +551,29 @@ def test_extractive_answer_never_repeats_the_injection(untrusted_extractive, que
         assert "PWNED" not in text
         assert not HTML_TAG.search(text), text
         assert "![" not in text
+
+
+def test_the_chain_in_llm_mode_shows_prompt_and_model_to_a_tracer(llm, llm_assistant):
+    """rag.chain over the scripted server: the user's callbacks see the retrieval, the
+    ChatPromptTemplate and the chat model as runs inside the chain."""
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.runnables import RunnableLambda
+
+    from rag import chain
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self):
+            self.chains, self.models = [], 0
+
+        def on_chain_start(self, serialized, inputs, *, name=None, **kw):
+            self.chains.append(name or "")
+
+        def on_chat_model_start(self, serialized, messages, **kw):
+            self.models += 1
+
+    llm.reply = lambda body: "NOT IN CORPUS"
+    rec = Recorder()
+    out = (RunnableLambda(lambda q: {"question": q}) | chain(assistant=llm_assistant)).invoke(QUESTION, config={"callbacks": [rec]})
+    assert out.mode == "llm"
+    assert {"cadres_answer", "cadres_retrieve", "ChatPromptTemplate"} <= set(rec.chains), rec.chains
+    assert rec.models == 1 and len(llm.answer_requests()) == 1

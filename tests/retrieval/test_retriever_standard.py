@@ -6,7 +6,7 @@ import pytest
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from rag.retrieval.retriever import CadresRetriever, shared_assistant
+from rag.retrieval.retriever import CadresRetriever
 
 QUERY = "How many Japanese were interned in the Soviet Union?"
 
@@ -72,10 +72,11 @@ def test_async_invoke_with_k(corpus_settings):
     assert len(docs) == 2
 
 
-def test_assistant_is_shared_per_settings(corpus_settings):
-    a = shared_assistant(corpus_settings)
-    assert shared_assistant(corpus_settings.model_copy()) is a
-    assert shared_assistant(corpus_settings.model_copy(update={"top_k": 7})) is not a
+def test_the_retriever_holds_a_searcher_not_a_registry(assistant):
+    r = assistant.as_retriever(k=2)
+    assert r.searcher is assistant.searcher
+    docs = r.invoke(QUERY)
+    assert [d.id for d in docs] == [p.chunk_id for p in assistant.retrieve(QUERY, k=2)]
 
 
 def test_k_is_validated(corpus_settings):
