@@ -7,7 +7,6 @@ redoes exactly that file; chunk ids are deterministic, so the end state equals a
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from ingest.errors import FileRejected
 from ingest.loaders import load_file
 from ingest.metadata import read_metadata, sidecar_for
 from rag import lexical
+from rag.chunk_schema import chunk_metadata
 from rag.embedding import Embedder, get_embedder
 from rag.models import DocumentMeta, FileFailure, FileWarning, IngestReport
 from rag.settings import Settings, get_settings
@@ -57,28 +57,11 @@ def _title_prefix(meta: DocumentMeta) -> str:
 
 
 def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float]) -> dict:
-    m = {
-        "doc_id": meta.doc_id,
-        "source": key,
-        "chunk_index": c.index,
-        "char_start": c.start,
-        "char_end": c.end,
-        "title": meta.title,
-        "authors": "; ".join(meta.authors),
-        "source_type": meta.source_type,
-        "content_hash": digest,
-        "tokens": c.tokens,
-        "sentences": json.dumps([[s.start, s.end] for s in c.sentences]),
-    }
-    for f in ("year", "container", "volume", "issue", "pages", "url", "doi"):
-        v = getattr(meta, f)
-        if v is not None:
-            m[f] = v
-    if c.page is not None:
-        m["page"] = c.page
-        if c.page in ocr:
-            m["ocr_confidence"] = round(ocr[c.page], 1)
-    return m
+    return chunk_metadata(
+        meta, key, index=c.index, start=c.start, end=c.end, tokens=c.tokens,
+        sentence_spans=[(s.start, s.end) for s in c.sentences], content_hash=digest,
+        page=c.page, ocr_confidence=ocr.get(c.page) if c.page is not None else None,
+    )
 
 
 def _prepare(path: Path, key: str, settings: Settings, embedder: Embedder, digest: str) -> Prepared:
@@ -135,7 +118,7 @@ def _file_digest(path: Path, settings: Settings) -> str:
 
 def _delete_source(store: Store, key: str) -> int:
     chunks = store.chunks()
-    old = chunks.get(where={"source": key}, include=[])["ids"]
+    old = store.ids_where(chunks, {"source": key})
     for batch in batched(old, 5000):
         chunks.delete(ids=batch)
     store.sentences().delete(where={"source": key})
@@ -310,9 +293,7 @@ class _Run:
         orphans: dict[str, list[str]] = {}
         total, offset, page = col.count(), 0, 5000
         while offset < total:
-            got = col.get(include=["metadatas"], limit=page, offset=offset)
-            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False):
-                src = (m or {}).get("source")
+            for i, src in self.store.sources_page(col, page, offset):
                 if src not in known:
                     orphans.setdefault(str(src), []).append(i)
             offset += page

@@ -214,10 +214,7 @@ class Assistant:
 
     def chunk_texts(self, chunk_ids: list[str]) -> dict[str, str]:
         """Stored chunk texts, for checking that a citation's quote stands in its chunk."""
-        if not chunk_ids:
-            return {}
-        got = self.store.chunks().get(ids=list(dict.fromkeys(chunk_ids)), include=["documents"])
-        return dict(zip(got["ids"], got["documents"], strict=True))
+        return self.store.chunk_texts(chunk_ids)
 
     def _check(self, question) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -16,7 +16,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from rag.settings import Settings
 
@@ -232,6 +235,48 @@ def _readable_rows(col, kw: dict) -> dict:
     return col.get(ids=good, include=include)
 
 
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One stored chunk: its text, its metadata (layout: rag.chunk_schema) and, when asked for, its vector."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """One stored sentence of a chunk: offsets into the chunk's text and its vector."""
+
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+
+
+def _chunk_rows(got: dict, vectors: bool, i: int | None = None) -> list[ChunkRecord]:
+    """Records from a Chroma result (of one query when `i` is given); rows another process deleted
+    since this client loaded its index come back empty and are left out."""
+    ids = got["ids"] if i is None else got["ids"][i]
+    docs = got.get("documents") or []
+    metas = got.get("metadatas") or []
+    embs = got.get("embeddings") if vectors else None
+    if i is not None:
+        docs, metas = docs[i] if docs else [], metas[i] if metas else []
+        embs = embs[i] if embs is not None else None
+    out = []
+    for j, cid in enumerate(ids):
+        text = docs[j] if docs else ""
+        meta = metas[j] if metas else {}
+        vec = embs[j] if embs is not None else None
+        if text is None or meta is None or (vectors and vec is None):
+            continue
+        out.append(ChunkRecord(cid, text, dict(meta), None if vec is None else np.asarray(vec, dtype=np.float32)))
+    return out
+
+
 class Store:
     def __init__(self, settings: Settings, model_fingerprint: str):
         self.settings = settings
@@ -325,6 +370,56 @@ class Store:
             f"{self.name}-sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         return self._wrap(col, client)
+
+    # ------------------------------------------------------------ typed reads
+    def query_chunks(
+        self, vectors: np.ndarray, n: int, where: dict | None = None, collection=None
+    ) -> list[list[tuple[ChunkRecord, float]]]:
+        """Per query vector, the n nearest chunks with their cosine distance, nearest first."""
+        col = collection if collection is not None else self.chunks()
+        got = col.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32).tolist(), n_results=n, where=where,
+            include=["documents", "metadatas", "embeddings", "distances"],
+        )
+        out = []
+        for qi in range(len(got["ids"])):
+            dist = dict(zip(got["ids"][qi], got["distances"][qi], strict=True))
+            out.append([(r, float(dist[r.chunk_id])) for r in _chunk_rows(got, True, qi)])
+        return out
+
+    def get_chunks(
+        self, ids: list[str] | None = None, *, where: dict | None = None, vectors: bool = True,
+        limit: int | None = None, offset: int | None = None, collection=None,
+    ) -> list[ChunkRecord]:
+        """Chunks by id or by a metadata filter (paged with limit/offset), in the store's order."""
+        col = collection if collection is not None else self.chunks()
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+        got = col.get(ids=ids, where=where, include=include, limit=limit, offset=offset)
+        return _chunk_rows(got, vectors)
+
+    def chunk_texts(self, ids: list[str]) -> dict[str, str]:
+        return {r.chunk_id: r.text for r in self.get_chunks(list(dict.fromkeys(ids)), vectors=False)} if ids else {}
+
+    def ids_where(self, collection, where: dict) -> list[str]:
+        return list(collection.get(where=where, include=[])["ids"])
+
+    def sources_page(self, collection, limit: int, offset: int) -> list[tuple[str, str | None]]:
+        """(row id, source) of one page of a collection, for sweeping rows no manifest entry owns."""
+        got = collection.get(include=["metadatas"], limit=limit, offset=offset)
+        return [(i, (m or {}).get("source")) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)]
+
+    def sentences_of(self, chunk_ids: list[str]) -> list[SentenceRecord]:
+        """The stored sentences of these chunks, with their vectors."""
+        if not chunk_ids:
+            return []
+        got = self.sentences().get(
+            where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"]
+        )
+        return [
+            SentenceRecord(str(m["chunk_id"]), t, int(m["start"]), int(m["end"]), np.asarray(v, dtype=np.float32))
+            for t, m, v in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True)
+            if t is not None and m is not None and v is not None
+        ]
 
     def files(self):
         client = self.client

@@ -9,6 +9,7 @@ from rag.answering import extractive
 from rag.answering.evidence import Evidence, build
 from rag.answering.question import analyse
 from rag.answering.verdict import Model, decide
+from rag.chunk_schema import authors_of
 from rag.citing import author_date
 from rag.models import Answer, Passage
 
@@ -65,5 +66,5 @@ def closest_sources(ev: Evidence, n: int = 3) -> list[str]:
 
 def source_label(p: Passage) -> str:
     m = p.metadata
-    authors = [a for a in str(m.get("authors", "")).split("; ") if a]
+    authors = authors_of(m)
     return f"{author_date(authors, m.get('year'), p.page, str(m.get('title', '')))} ({m.get('title', p.doc_id)})"

@@ -147,19 +147,16 @@ def gather(store, passages: list[Passage]) -> list[Sentence]:
     if not passages:
         return []
     pos = {p.chunk_id: i for i, p in enumerate(passages)}
-    got = store.sentences().get(
-        where={"chunk_id": {"$in": list(pos)}}, include=["documents", "metadatas", "embeddings"]
-    )
     cut = {i: _reference_start(p.text) for i, p in enumerate(passages)}
     titles = {i: str(p.metadata.get("title", "")).strip().casefold() for i, p in enumerate(passages)}
     out = []
-    for text, meta, vec in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True):
-        i = pos.get(meta["chunk_id"])
-        if i is None or not is_prose(text) or int(meta["start"]) > cut[i]:
+    for rec in store.sentences_of(list(pos)):
+        i = pos.get(rec.chunk_id)
+        if i is None or not is_prose(rec.text) or rec.start > cut[i]:
             continue
-        if titles[i] and text.strip().casefold().startswith(titles[i]):
+        if titles[i] and rec.text.strip().casefold().startswith(titles[i]):
             continue  # the document's title line
-        out.append(Sentence(text, i, int(meta["start"]), int(meta["end"]), np.asarray(vec, dtype=np.float32)))
+        out.append(Sentence(rec.text, i, rec.start, rec.end, rec.vector))
     out.sort(key=lambda s: (s.passage, s.start))
     return out
 

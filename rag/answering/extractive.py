@@ -17,6 +17,7 @@ import numpy as np
 from rag.answering.evidence import Evidence, Scored, Sentence, previous
 from rag.answering.fillers import fillers
 from rag.answering.nlp import annotate
+from rag.chunk_schema import authors_of
 from rag.models import Citation, Passage
 from rag.text import lexical_tokens
 
@@ -136,7 +137,7 @@ def citation(n: int, p: Passage, quotes: list[str] | str, score: float) -> Citat
         return None if v is None or str(v).strip() == "" else str(v)
 
     quotes = [quotes] if isinstance(quotes, str) else quotes
-    authors = [a for a in str(m.get("authors", "")).split("; ") if a]
+    authors = authors_of(m)
     return Citation(
         n=n,
         doc_id=p.doc_id,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from rag.answering.extractive import citation
 from rag.answering.followup import REWRITE_PROMPT, combine_turns
 from rag.answering.injection import FLAG_CLOSE, FLAG_OPEN, is_injection, neutralise
+from rag.chunk_schema import authors_of
 from rag.citing import author_date
 from rag.events import AnswerEvent, RetrievalEvent, TokenEvent
 from rag.models import Answer, Citation, Passage
@@ -88,7 +89,7 @@ def passages_block(passages: list[Passage]) -> str:
     blocks = []
     for n, p in enumerate(passages, start=1):
         m = p.metadata
-        authors = [a for a in str(m.get("authors", "")).split("; ") if a]
+        authors = authors_of(m)
         src = author_date(authors, m.get("year"), p.page, str(m.get("title", "")))
         label = html.escape(fence(src), quote=True)  # metadata is document-controlled too
         # Sentences addressed to an AI stay visible but marked inert (rag.answering.injection).

@@ -135,16 +135,15 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
         where = {"source": {"$in": keys}} if len(keys) > 1 else {"source": keys[0]}
         off = 0
         while True:
-            got = col.get(
-                where=where, include=["documents", "metadatas"], limit=FETCH_PAGE, offset=off
-            )
-            for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                ids.append(cid)
+            got = store.get_chunks(where=where, vectors=False, limit=FETCH_PAGE, offset=off, collection=col)
+            for rec in got:
+                m = rec.metadata
+                ids.append(rec.chunk_id)
                 sources.append(m.get("source", ""))
                 doc_ids.append(m.get("doc_id", ""))
                 years.append(m.get("year"))
-                tokens.append(lexical_tokens(lexical_text(m.get("title", ""), d or "")))
-            if len(got["ids"]) < FETCH_PAGE:
+                tokens.append(lexical_tokens(lexical_text(m.get("title", ""), rec.text or "")))
+            if len(got) < FETCH_PAGE:
                 break
             off += FETCH_PAGE
     index.add(Segment.build(ids, sources, doc_ids, years, tokens), {k: wanted[k] for k in fresh})

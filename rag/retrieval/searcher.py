@@ -132,12 +132,7 @@ class Searcher:
 
         t1 = time.perf_counter()
         where = filters.chroma_where() if filters else None
-        dense = col.query(
-            query_embeddings=qvecs.tolist(),
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "embeddings", "distances"],
-        )
+        dense = self.store.query_chunks(qvecs, n, where, collection=col)
         t["dense"] = _ms(t1)
 
         t2 = time.perf_counter()
@@ -146,36 +141,22 @@ class Searcher:
 
         t3 = time.perf_counter()
         rows: dict[str, dict] = {}
-        for qi in range(len(queries)):
-            for rank, cid in enumerate(dense["ids"][qi]):
-                if not _readable(dense, qi, rank):
-                    continue  # deleted by an ingest since this client loaded its index
-                row = rows.get(cid)
+        for hits in dense:  # rows deleted by an ingest since this client loaded its index are left out
+            for rank, (rec, _dist) in enumerate(hits):
+                row = rows.get(rec.chunk_id)
                 if row is None:
-                    row = rows[cid] = {
-                        "text": dense["documents"][qi][rank],
-                        "meta": dense["metadatas"][qi][rank],
-                        "vec": np.asarray(dense["embeddings"][qi][rank], dtype=np.float32),
-                        "rrf": 0.0,
-                    }
+                    row = rows[rec.chunk_id] = {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rrf": 0.0}
                 row["rrf"] += 1.0 / (RRF_K + rank + 1)
                 row.setdefault("dense_rank", rank)
         missing = list({cid for hits in lex_lists for cid, _ in hits if cid not in rows})
         if missing:
             try:
-                got = col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+                got = self.store.get_chunks(missing, collection=col)
             except StoreBusy as e:  # mid-ingest: answer from the dense hits, which could be read
                 log.warning("lexical candidates skipped: %s", e)
-                got = {"ids": []}
-            for i, cid in enumerate(got["ids"]):
-                if any(got[f][i] is None for f in ("documents", "metadatas", "embeddings")):
-                    continue
-                rows[cid] = {
-                    "text": got["documents"][i],
-                    "meta": got["metadatas"][i],
-                    "vec": np.asarray(got["embeddings"][i], dtype=np.float32),
-                    "rrf": 0.0,
-                }
+                got = []
+            for rec in got:
+                rows[rec.chunk_id] = {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rrf": 0.0}
         for hits in lex_lists:
             for rank, (cid, bm25) in enumerate(hits):
                 if cid in rows:
@@ -211,14 +192,6 @@ class Searcher:
         pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
         t["retrieve"] = _ms(t0)
         return Retrieval(passages, qvec, pv, t)
-
-
-def _readable(dense: dict, qi: int, rank: int) -> bool:
-    return (
-        dense["metadatas"][qi][rank] is not None
-        and dense["documents"][qi][rank] is not None
-        and dense["embeddings"][qi][rank] is not None
-    )
 
 
 def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:

@@ -200,3 +200,21 @@ def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
     )
     assert after[0].metadata["bm25"] > 0
     assert len(qa.searcher.lexical()) == 2
+
+
+def test_the_store_returns_typed_records(corpus_settings):
+    """rag.store is the only module that unpacks Chroma results: typed chunks and sentences."""
+    from rag.embedding import get_embedder
+    from rag.store import ChunkRecord, SentenceRecord, Store
+
+    emb = get_embedder(corpus_settings.embedding_model)
+    store = Store(corpus_settings, emb.fingerprint)
+    (hits,) = store.query_chunks(emb.encode_queries(["Koan Maru"], settings=corpus_settings), 3)
+    assert len(hits) == 3 and all(isinstance(r, ChunkRecord) and r.vector.shape == (emb.dim,) for r, _ in hits)
+    assert [d for _, d in hits] == sorted(d for _, d in hits)
+    ids = [r.chunk_id for r, _ in hits]
+    assert store.chunk_texts(ids) == {r.chunk_id: r.text for r, _ in hits}
+    sents = store.sentences_of(ids[:1])
+    assert sents and all(isinstance(s, SentenceRecord) and s.chunk_id == ids[0] for s in sents)
+    assert all(hits[0][0].text[s.start : s.end] == s.text for s in sents)
+    assert store.get_chunks(["no-such-id"]) == []

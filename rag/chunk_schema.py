@@ -1,0 +1,69 @@
+"""The layout of a chunk's metadata in the store: written by ingest, read by retrieval and the
+answerers, defined here once.
+
+Why one module: the fields were written in ingest/pipeline.py and unpacked by hand in several
+readers (authors joined with "; " there, split again in three places). Chroma metadata values are
+scalars, so lists are stored joined and read back as lists only through these functions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rag.models import DocumentMeta
+
+_AUTHOR_SEP = "; "
+_OPTIONAL = ("year", "container", "volume", "issue", "pages", "url", "doi")
+
+
+def chunk_metadata(
+    meta: DocumentMeta,
+    source: str,
+    *,
+    index: int,
+    start: int,
+    end: int,
+    tokens: int,
+    sentence_spans: Sequence[tuple[int, int]],
+    content_hash: str,
+    page: int | None = None,
+    ocr_confidence: float | None = None,
+) -> dict[str, Any]:
+    """One chunk's metadata row. `start`/`end`: offsets in the document's cleaned text;
+    `sentence_spans`: the chunk's sentences as offsets into the chunk's own text."""
+    m: dict[str, Any] = {
+        "doc_id": meta.doc_id,
+        "source": source,
+        "chunk_index": index,
+        "char_start": start,
+        "char_end": end,
+        "title": meta.title,
+        "authors": _AUTHOR_SEP.join(meta.authors),
+        "source_type": meta.source_type,
+        "content_hash": content_hash,
+        "tokens": tokens,
+        "sentences": json.dumps([[int(a), int(b)] for a, b in sentence_spans]),
+    }
+    for f in _OPTIONAL:
+        v = getattr(meta, f)
+        if v is not None:
+            m[f] = v
+    if page is not None:
+        m["page"] = page
+        if ocr_confidence is not None:
+            m["ocr_confidence"] = round(ocr_confidence, 1)
+    return m
+
+
+def authors_of(metadata: Mapping[str, Any]) -> list[str]:
+    """The chunk's authors as a list (stored joined)."""
+    return [a for a in str(metadata.get("authors") or "").split(_AUTHOR_SEP) if a]
+
+
+def sentence_spans_of(metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
+    try:
+        return [(int(a), int(b)) for a, b in json.loads(str(metadata.get("sentences") or "[]"))]
+    except (ValueError, TypeError):
+        return []
