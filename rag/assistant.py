@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rag.answering.followup import combine_turns, follow_up_alone
+from rag.checks import QuestionError, check_k
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
 from rag.models import Answer, Passage
 from rag.retrieval.filters import Filters
@@ -16,25 +17,6 @@ from rag.settings import Settings, get_settings
 if TYPE_CHECKING:
     from rag.answering.evidence import Evidence
     from rag.retrieval.searcher import Retrieval, Searcher
-
-
-K_MIN, K_MAX = 1, 50  # passages per question: CADRES_TOP_K's range, and every front end's
-
-
-class QuestionError(ValueError):
-    """A bad question; the message names the field and the reason."""
-
-
-def check_k(k) -> int | None:
-    """`k` as given (None: the default), or QuestionError naming k and its range: 0 is an error,
-    never a silent "use the default"."""
-    if k is None:
-        return None
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise QuestionError(f"k: must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
-    if not K_MIN <= k <= K_MAX:
-        raise QuestionError(f"k: must be between {K_MIN} and {K_MAX}, got {k}")
-    return k
 
 
 class Assistant:

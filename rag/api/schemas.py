@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from rag.assistant import K_MAX, K_MIN
+from rag.checks import K_MAX, K_MIN
 from rag.models import Citation, DocumentMeta, FileFailure, IngestReport
 
 MODEL_ID = "cadres-qa"

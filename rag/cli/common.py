@@ -36,7 +36,7 @@ class KType(click.ParamType):
     name = "k"
 
     def convert(self, value, param, ctx) -> int:
-        from rag.assistant import K_MAX, K_MIN
+        from rag.checks import K_MAX, K_MIN
 
         try:
             k = int(value)

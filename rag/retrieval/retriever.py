@@ -53,7 +53,7 @@ class CadresRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        from rag.assistant import check_k
+        from rag.checks import check_k
         from rag.retrieval.filters import Filters
 
         k = check_k(int(kwargs.get("k") or self.k))
