@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m bench [--quick] [--max-size N] [--only NAME,...]`.
 
-Order: ingest, query, tutorial, encode, scale (the later ones reuse the fresh docs_corpus ingests
+Order: ingest, query, tutorial, encode, pdfs, scale (the later ones reuse the fresh docs_corpus ingests
 measured by the first). Results go to bench/results.md (headline table first) and
 bench/results.json, rewritten after every benchmark so a long run keeps what it has finished.
 A benchmark that fails is reported in its section and the others still run (exit code 1 at the end).
@@ -15,7 +15,7 @@ import time
 
 from bench import common as c
 
-BENCHES = ["ingest", "query", "tutorial", "encode", "scale"]
+BENCHES = ["ingest", "query", "tutorial", "encode", "pdfs", "scale"]
 
 
 def main(argv: list[str] | None = None) -> int:
