@@ -32,39 +32,46 @@ def _escape(line: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def write_pdf(path: Path, pages: list[str], title: str = "") -> None:
-    """A valid PDF with one text page per item of `pages` (Helvetica 11 pt, lines wrapped at 90)."""
-    objects: list[bytes] = []
-
-    def add(body: bytes) -> int:
-        objects.append(body)
-        return len(objects)
-
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    pages_id = len(objects) + 1 + 2 * len(pages)  # the Pages object comes after every page and stream
-    kids = []
-    for text in pages:
-        lines = [ln for para in text.split("\n") for ln in (textwrap.wrap(para, 90) or [""])]
-        ops = ["BT", "/F1 11 Tf", "14 TL", "72 760 Td"] + [f"({_escape(ln)}) Tj T*" for ln in lines[:50]] + ["ET"]
-        stream = "\n".join(ops).encode("cp1252", "replace")
-        content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        kids.append(add(
-            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (pages_id, content, font)
-        ))
-    assert add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))) == pages_id
-    info = add(b"<< /Title (%s) >>" % _escape(title).encode("cp1252", "replace"))
-    catalog = add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
-    out = bytearray(b"%PDF-1.4\n")
+def pdf_bytes(pages: list[list[str]], title: str = "") -> bytes:
+    """A minimal valid PDF with a real text layer: one Helvetica 11 pt text stream per page, one
+    line per item (characters outside cp1252 become "?"). The tests' PDFs come from here too."""
+    n = len(pages)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
+    objs: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    for i, lines in enumerate(pages):
+        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td", *(f"({_escape(line)}) Tj T*" for line in lines), "ET"]
+        stream = "\n".join(ops).encode("cp1252")
+        objs.append(
+            (
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
+            ).encode()
+        )
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    info = b""
+    if title:
+        objs.append(b"<< /Title (%s) >>" % _escape(title).encode("cp1252"))
+        info = b" /Info %d 0 R" % len(objs)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
-    for i, body in enumerate(objects, start=1):
+    for k, body in enumerate(objs, start=1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, info, xref)
-    Path(path).write_bytes(bytes(out))
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, info, xref)
+    return bytes(out)
+
+
+def write_pdf(path: Path, pages: list[str], title: str = "") -> None:
+    """One text page per item of `pages`, its paragraphs wrapped at 90 characters (50 lines a page)."""
+    lines = [[ln for para in text.split("\n") for ln in (textwrap.wrap(para, 90) or [""])][:50] for text in pages]
+    Path(path).write_bytes(pdf_bytes(lines, title))
 
 
 def make_pdfs(folder: Path, n: int, sentences: list[str], seed: int = 11, pages: tuple[int, int] = (2, 5)) -> Path:

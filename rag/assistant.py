@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rag.answering.followup import combine_turns, follow_up_alone
-from rag.checks import QuestionError, check_k
+from rag.checks import (
+    QuestionError as QuestionError,  # re-exported: callers of the Assistant catch it
+)
+from rag.checks import check_k, check_question
 from rag.events import AnswerEvent, RetrievalEvent, StreamEvent, TokenEvent
 from rag.models import Answer, Passage
 from rag.retrieval.filters import Filters
@@ -34,12 +37,9 @@ class Assistant:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    from rag.embedding import get_embedder
                     from rag.retrieval.searcher import Searcher
-                    from rag.store import Store
 
-                    embedder = get_embedder(self.settings.embedding_model, self.settings.torch_threads)
-                    self._searcher = Searcher(self.settings, embedder, Store(self.settings, embedder.fingerprint))
+                    self._searcher = Searcher.for_settings(self.settings)
         return self._searcher
 
     @property
@@ -199,10 +199,6 @@ class Assistant:
         return self.store.chunk_texts(chunk_ids)
 
     def _check(self, question) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise QuestionError("question: must not be empty")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(f"question: longer than {self.settings.max_question_chars} characters")
-        return question.strip()
+        return check_question(question, self.settings.max_question_chars)
 
 

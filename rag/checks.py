@@ -1,6 +1,6 @@
-"""Checks every front end makes of a request before any work (the question's k here; the
-Assistant checks the question text): one module without dependencies, so the retriever, the API
-schemas and the CLI can share them without importing the Assistant."""
+"""Checks every front end makes of a request before any work (the question and its k): one module
+without dependencies, so the Assistant, the retriever, the API schemas and the CLI share them
+without importing each other."""
 
 from __future__ import annotations
 
@@ -21,3 +21,12 @@ def check_k(k) -> int | None:
     if not K_MIN <= k <= K_MAX:
         raise QuestionError(f"k: must be between {K_MIN} and {K_MAX}, got {k}")
     return k
+
+
+def check_question(question, max_chars: int) -> str:
+    """The question stripped, or QuestionError naming it: empty, not text, or over max_chars."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("question: must not be empty")
+    if len(question) > max_chars:
+        raise QuestionError(f"question: longer than {max_chars} characters")
+    return question.strip()

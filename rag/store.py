@@ -256,22 +256,15 @@ class SentenceRecord:
     vector: np.ndarray
 
 
-def _chunk_rows(got: dict, vectors: bool, i: int | None = None) -> list[ChunkRecord]:
-    """Records from a Chroma result (of one query when `i` is given); rows another process deleted
-    since this client loaded its index come back empty and are left out."""
-    ids = got["ids"] if i is None else got["ids"][i]
-    docs = got.get("documents") or []
-    metas = got.get("metadatas") or []
-    embs = got.get("embeddings") if vectors else None
-    if i is not None:
-        docs, metas = docs[i] if docs else [], metas[i] if metas else []
-        embs = embs[i] if embs is not None else None
+def _chunk_rows(ids: list, docs: list | None, metas: list | None, embs: list | None) -> list[ChunkRecord]:
+    """Records from the columns of a Chroma result (`embs` None: no vectors asked for); rows another
+    process deleted since this client loaded its index come back empty and are left out."""
     out = []
     for j, cid in enumerate(ids):
         text = docs[j] if docs else ""
         meta = metas[j] if metas else {}
         vec = embs[j] if embs is not None else None
-        if text is None or meta is None or (vectors and vec is None):
+        if text is None or meta is None or (embs is not None and vec is None):
             continue
         out.append(ChunkRecord(cid, text, dict(meta), None if vec is None else np.asarray(vec, dtype=np.float32)))
     return out
@@ -382,9 +375,10 @@ class Store:
             include=["documents", "metadatas", "embeddings", "distances"],
         )
         out = []
-        for qi in range(len(got["ids"])):
-            dist = dict(zip(got["ids"][qi], got["distances"][qi], strict=True))
-            out.append([(r, float(dist[r.chunk_id])) for r in _chunk_rows(got, True, qi)])
+        for qi, ids in enumerate(got["ids"]):
+            dist = dict(zip(ids, got["distances"][qi], strict=True))
+            rows = _chunk_rows(ids, got["documents"][qi], got["metadatas"][qi], got["embeddings"][qi])
+            out.append([(r, float(dist[r.chunk_id])) for r in rows])
         return out
 
     def get_chunks(
@@ -395,7 +389,7 @@ class Store:
         col = collection if collection is not None else self.chunks()
         include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
         got = col.get(ids=ids, where=where, include=include, limit=limit, offset=offset)
-        return _chunk_rows(got, vectors)
+        return _chunk_rows(got["ids"], got.get("documents"), got.get("metadatas"), got.get("embeddings") if vectors else None)
 
     def chunk_texts(self, ids: list[str]) -> dict[str, str]:
         return {r.chunk_id: r.text for r in self.get_chunks(list(dict.fromkeys(ids)), vectors=False)} if ids else {}

@@ -60,7 +60,12 @@ def ingest_stored(stored: list[StoredUpload], settings: Settings) -> IngestRepor
     from ingest.pipeline import ingest_paths
 
     docs = list(dict.fromkeys(s.path for s in stored if s.kind == "document"))
-    report = ingest_paths(docs, settings, progress=False) if docs else IngestReport()
+    try:
+        report = ingest_paths(docs, settings, progress=False) if docs else IngestReport()
+    except BaseException:  # the store was not written (a lock, an unreachable server): files back as they were
+        for s in stored:
+            s.rollback()
+        raise
     bad = {Path(f.path).name for f in report.files_failed}
     restored = []
     for s in stored:

@@ -12,7 +12,7 @@ chunk_id, doc_id, page and score (the passage's cosine similarity to the query).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -24,20 +24,6 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
 from rag.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from rag.retrieval.searcher import Searcher
-
-
-def make_searcher(settings: Settings | None = None) -> Searcher:
-    """A Searcher over the store of `settings` (the embedding model itself is shared per process)."""
-    from rag.embedding import get_embedder
-    from rag.retrieval.searcher import Searcher
-    from rag.store import Store
-
-    settings = settings or get_settings()
-    embedder = get_embedder(settings.embedding_model, settings.torch_threads)
-    return Searcher(settings, embedder, Store(settings, embedder.fingerprint))
 
 
 class CadresRetriever(BaseRetriever):
@@ -53,13 +39,16 @@ class CadresRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        from rag.checks import check_k
+        from rag.checks import check_k, check_question
         from rag.retrieval.filters import Filters
+        from rag.retrieval.searcher import Searcher
 
+        settings = self.settings or get_settings()
+        query = check_question(query, settings.max_question_chars)
         k = check_k(int(kwargs.get("k") or self.k))
         filters = Filters.coerce(kwargs.get("filters", self.filters))
         if self.searcher is None:
-            self.searcher = make_searcher(self.settings)
+            self.searcher = Searcher.for_settings(settings)
         passages = self.searcher.search(query, k, filters).passages
         return [
             Document(

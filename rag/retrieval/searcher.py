@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag import lexical
-from rag.embedding import Embedder
+from rag.embedding import Embedder, get_embedder
 from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters
@@ -76,6 +76,12 @@ class Searcher:
         self._checked_at = 0.0
         self._col = None
         self._pair: tuple | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Searcher:
+        """A Searcher over the store of `settings`; the embedding model is shared per process."""
+        embedder = get_embedder(settings.embedding_model, settings.torch_threads)
+        return cls(settings, embedder, Store(settings, embedder.fingerprint))
 
     # ------------------------------------------------------------ lexical index
     def lexical(self) -> LexicalIndex:

@@ -76,42 +76,11 @@ The **train** left Harbin in *autumn*. See [the map](http://example.org/map) for
 # --------------------------------------------------------------------------- PDFs
 
 
-def _pdf_escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
 def make_pdf(pages: list[list[str]]) -> bytes:
-    """A minimal valid PDF with a real text layer: one Helvetica text stream per page, one line per item."""
-    n = len(pages)
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
-    objs: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    for i, lines in enumerate(pages):
-        ops = ["BT", "/F1 11 Tf", "14 TL", "72 740 Td"]
-        ops += [f"({_pdf_escape(line)}) Tj T*" for line in lines]
-        ops.append("ET")
-        stream = "\n".join(ops).encode("cp1252")
-        objs.append(
-            (
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
-            ).encode()
-        )
-        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for k, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    """A minimal valid PDF with a real text layer, one line per item (the bench's writer)."""
+    from bench.pdfs import pdf_bytes
+
+    return pdf_bytes(pages)
 
 
 def encrypted_pdf(password: str = "s3cret") -> bytes:
