@@ -29,7 +29,7 @@ from rag.models import DocumentMeta, FileFailure, FileWarning, IngestReport
 from rag.settings import Settings, get_settings
 from rag.store import Store, StoreError, batched
 
-PIPELINE_VERSION = "4"  # bump when cleaning or chunking changes, so every file is redone
+PIPELINE_VERSION = "5"  # bump when cleaning or chunking changes, so every file is redone
 
 
 class IngestFatal(RuntimeError):

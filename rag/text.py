@@ -91,13 +91,15 @@ class Span:
     text: str
 
 
-def _is_abbrev(before: str) -> bool:
+def _is_abbrev(before: str, after: str = "") -> bool:
     m = re.search(r"([A-Za-z][A-Za-z.]*)\.$", before)
     if not m:
         return False
     word = m.group(1).lower()
     if len(word) == 1:  # initials: J. D. J. Brown
         return True
+    if after[:1].isdigit() and re.fullmatch(r"([a-z]\.)+[a-z]", word):
+        return True  # a dotted abbreviation before a number: "A.D. 1475", "p.m. 3", not "in 1200 B.C. The"
     return word in _ABBREV
 
 
@@ -111,7 +113,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
         for m in _BOUNDARY.finditer(btext):
             cjk = m.group(1) is None
             end = m.end(3) if cjk else m.end(1)
-            if not cjk and _is_abbrev(btext[cur:end]):
+            if not cjk and _is_abbrev(btext[cur:end], btext[m.end(2):m.end(2) + 1]):
                 continue
             _add(spans, btext, bstart + offset, cur, end)
             cur = m.end(4) if cjk else m.end(2)

@@ -14,6 +14,7 @@ import numpy as np
 
 from rag.answering.fillers import fillers
 from rag.answering.injection import is_injection
+from rag.answering.names import missing_names, question_names
 from rag.answering.nlp import annotate_many
 from rag.answering.numbers import missing as numbers_missing
 from rag.answering.numbers import question_numbers
@@ -98,10 +99,12 @@ class Signals:
     gap: float = 1.0  # rarity of the rarest key term that best window lacks
     rare_missing: float = 0.0  # rarity of the rarest key term no retrieved passage has
     number_missing: float = 0.0  # 1: a number of the question (a year, count, decade) is in none of the best windows
+    name_missing: float = 0.0  # 1: a multi-word name of the question stands (words side by side) in no passage
     slot: str | None = None
     missing: list[str] = field(default_factory=list)  # the question's own words absent from the evidence
     unknown: list[str] = field(default_factory=list)  # ... absent from the whole corpus
     numbers: list[str] = field(default_factory=list)  # the question's numbers the best windows lack
+    names: list[str] = field(default_factory=list)  # the question's multi-word names no passage holds
 
     def vector(self, features: tuple[str, ...]) -> list[float]:
         return [float(getattr(self, f)) for f in features]
@@ -143,6 +146,16 @@ def _reference_start(text: str) -> int:
     return m.start() if m else len(text) + 1
 
 
+def is_title_line(text: str, title: str) -> bool:
+    """The document's title (with a subtitle or byline after it), not a sentence that opens with
+    the title's words: "The Legend of Zelda: Twilight Princess is an action-adventure game" is content."""
+    t = text.strip().lstrip("#").strip().casefold()
+    if not t.startswith(title):
+        return False
+    rest = t[len(title):].strip()
+    return not rest or rest[0] in ":|\u2013\u2014" or rest.startswith("by ")
+
+
 def gather(store, passages: list[Passage]) -> list[Sentence]:
     if not passages:
         return []
@@ -154,8 +167,8 @@ def gather(store, passages: list[Passage]) -> list[Sentence]:
         i = pos.get(rec.chunk_id)
         if i is None or not is_prose(rec.text) or rec.start > cut[i]:
             continue
-        if titles[i] and rec.text.strip().casefold().startswith(titles[i]):
-            continue  # the document's title line
+        if titles[i] and is_title_line(rec.text, titles[i]):
+            continue
         out.append(Sentence(rec.text, i, rec.start, rec.end, rec.vector))
     out.sort(key=lambda s: (s.passage, s.start))
     return out
@@ -220,6 +233,8 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     missing = [t for t in terms if t.token not in evidence_tokens]
     qnums = question_numbers(asked.text)
     lacking = numbers_missing(qnums, windows[:NUMBER_WINDOWS]) if qnums and windows else []
+    names = question_names(asked.annotated) if asked.annotated else []
+    absent_names = missing_names(names, [f"{p.metadata.get('title', '')}\n{p.text}" for p in passages])
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
         passage_sim=round(max((p.score for p in passages), default=0.0), 4),
@@ -232,9 +247,11 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
         gap=round(best.gap, 4) if best else 1.0,
         rare_missing=round(max((t.rarity for t in terms if t.token not in evidence_tokens), default=0.0), 4),
         number_missing=1.0 if lacking else 0.0,
+        name_missing=1.0 if absent_names else 0.0,
         slot=asked.slot.value if asked.slot else None,
         missing=[t.word for t in missing],
         unknown=[t.word for t in terms if not t.known],
         numbers=lacking,
+        names=absent_names,
     )
     return Evidence(asked.text, query, asked, passages, scored, sentences, signals)

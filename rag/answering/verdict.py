@@ -4,7 +4,8 @@ Similarity alone cannot tell a near-topic unanswerable question from an answerab
 close passages. The verdict is a logistic model over the few general signals of
 evidence.Signals (closeness, the question's names and numbers in the best sentence, its plain
 words there, a filler of the asked kind beside them, words the corpus never uses, a year or count
-of the question that no close sentence holds). It is fitted by
+of the question that no close sentence holds, a multi-word name whose words stand side by side in
+no retrieved passage). It is fitted by
 `python -m bench.calibrate_verdict` on several corpora of different kinds under eval/corpora/
 (encyclopedia, public-domain scholarship, a PDF report, the shipped corpus) and reported
 leave-one-corpus-out, so no figure comes from the data it was fitted on.
@@ -23,7 +24,7 @@ from rag.answering.evidence import Evidence, Signals, Verdict
 from rag.text import fold
 
 MODEL_FILE = Path(__file__).with_name("verdict_model.json")
-FEATURES = ("best_sim", "passage_sim", "window", "gap", "rare_missing", "entity", "fit", "number_missing")
+FEATURES = ("best_sim", "passage_sim", "window", "gap", "rare_missing", "entity", "fit", "number_missing", "name_missing")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Model:
 
 
 # Used only when the fitted file is missing: answer when one sentence binds names, words and filler.
-_FALLBACK = Model(FEATURES, (0.0,) * 8, (1.0,) * 8, (2.0, 1.0, 2.0, -3.0, -2.0, 2.0, 3.0, -3.0), -5.0, 0.5)
+_FALLBACK = Model(FEATURES, (0.0,) * 9, (1.0,) * 9, (2.0, 1.0, 2.0, -3.0, -2.0, 2.0, 3.0, -3.0, -3.0), -5.0, 0.5)
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +98,8 @@ def reason(evidence: Evidence) -> str:
         return f"the corpus never mentions {_quoted(surface(q, s.unknown))}"
     if s.numbers:
         return f"no passage close to the question mentions {_quoted(s.numbers)}"
+    if s.names:
+        return f"no passage close to the question mentions {_quoted(s.names)}"
     entity_missing = [t.word for t in evidence.asked.entity_terms if t.word in s.missing]
     if entity_missing:
         return f"no passage close to the question mentions {_quoted(surface(q, entity_missing))}"

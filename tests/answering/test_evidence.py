@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.evidence import _reference_start, is_prose
+from rag.answering.evidence import _reference_start, is_prose, is_title_line
 from rag.answering.verdict import surface
 
 
@@ -48,3 +48,20 @@ def test_refusals_name_the_questions_words_not_stems():
     q = "How many Japanese prisoners did France hold in Indochina?"
     assert surface(q, ["prisoners", "france", "indochina"]) == ["prisoners", "France", "Indochina"]
     assert surface("What happened to the Kōan Maru?", ["koan"]) == ["Kōan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "title_line"),
+    [
+        ("The Legend of Zelda: Twilight Princess", True),
+        ("# Japan Still Has Cadres Remaining: Japanese in the USSR and China", True),
+        ("Japan Still Has Cadres Remaining \u2013 a review", True),
+        ("Japan Still Has Cadres Remaining by Amy King and Sherzod Muminov", True),
+        ("The Legend of Zelda: Twilight Princess (Japanese: Zeruda no Densetsu) is an action-adventure game.", False),
+        ("Japan Still Has Cadres Remaining compares Soviet and Chinese policies.", False),
+    ],
+)
+def test_only_the_title_line_is_dropped_not_a_sentence_opening_with_the_title(text, title_line):
+    """A document's first sentence often opens with its title and is its most quotable one."""
+    title = "The Legend of Zelda: Twilight Princess" if "Zelda" in text else "Japan Still Has Cadres Remaining"
+    assert is_title_line(text, title.casefold()) is title_line

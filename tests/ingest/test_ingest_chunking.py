@@ -271,3 +271,17 @@ def test_window_never_exceeded_for_word_fragments(make_settings, tmp_path, embed
     rows = chunks_of(settings, path)
     counts = embedder.count_tokens([embed_text(_meta_of(m), t) for _, t, m in rows])
     assert max(counts) <= embedder.max_tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("The republic was suppressed A.D. 1475. Then came more.", 2),
+        ("Such was Piligrinus, the first missionary, A.D. 973. Next came others.", 2),
+        ("It fell in 1200 B.C. The next age began.", 2),
+        ("At 3 p.m. 40 ships left. They sailed north.", 2),
+    ],
+)
+def test_a_dotted_abbreviation_before_a_number_does_not_end_the_sentence(text, sentences):
+    """"A.D. 1475" is one date: split after "A.D." the year stands alone and the answer is lost."""
+    assert len(split_sentences(text)) == sentences
