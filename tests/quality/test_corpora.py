@@ -64,14 +64,14 @@ def test_held_out_coverage_and_false_refusals(held_out):
         for qset, f in sets.items():
             assert f.coverage >= 0.58, (name, qset, f)
             assert f.false_refusal <= 0.18, (name, qset, f)
-    assert sum(f.coverage for f in figs) / len(figs) >= 0.70
+    assert sum(f.coverage for f in figs) / len(figs) >= 0.72
     assert sum(f.false_refusal for f in figs) / len(figs) <= 0.08
 
 
 def test_held_out_near_topic_unanswerables_are_refused(held_out):
     figs = [f for sets in held_out.values() for f in sets.values()]
-    assert all(f.refusal >= 0.05 for f in figs), figs
-    assert sum(f.refusal for f in figs) / len(figs) >= 0.25
+    assert all(f.refusal >= 0.15 for f in figs), figs
+    assert sum(f.refusal for f in figs) / len(figs) >= 0.33
 
 
 def test_retrieval_finds_the_answer(held_out):
