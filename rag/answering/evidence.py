@@ -20,6 +20,7 @@ from rag.answering.numbers import missing as numbers_missing
 from rag.answering.numbers import question_numbers
 from rag.answering.question import Asked, Slot
 from rag.answering.terms import Term, coverage, term_match
+from rag.chunk_schema import authors_of
 from rag.models import Passage
 from rag.safety import has_markup
 from rag.text import lexical_tokens
@@ -202,13 +203,19 @@ def _soft_share(terms: list[Term], text: str, words) -> float:
     return sum(t.weight * term_match(t, text, words) for t in terms) / total
 
 
+def heading(p: Passage) -> str:
+    """The passage's title and authors: "What does Gibbon say …", "Which archives did King and
+    Muminov use?" name a document by its authors, whose names its sentences never repeat."""
+    return f"{p.metadata.get('title', '')} {' '.join(authors_of(p.metadata))}"
+
+
 def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, store, words) -> Evidence:
     """Scored sentences and signals; the verdict is added by verdict.decide."""
     sentences = gather(store, passages)
     scored = score_sentences(sentences, qvec, asked.terms)
     evidence_tokens: set[str] = set()
     for p in passages:
-        evidence_tokens.update(lexical_tokens(f"{p.metadata.get('title', '')} {p.text}"))
+        evidence_tokens.update(lexical_tokens(f"{heading(p)} {p.text}"))
     terms = asked.terms
     total = sum(t.weight for t in terms) or 1.0
     entity_terms, attribute_terms = asked.entity_terms, asked.attribute_terms
@@ -219,7 +226,7 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     windows: list[str] = []
     for i, c in enumerate(top):
         prev = previous(sentences, c.sentence)
-        window = f"{prev.text if prev else ''} {c.sentence.text} {passages[c.sentence.passage].metadata.get('title', '')}"
+        window = f"{prev.text if prev else ''} {c.sentence.text} {heading(passages[c.sentence.passage])}"
         windows.append(window)
         wtokens = set(lexical_tokens(window))
         c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
@@ -234,7 +241,7 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     qnums = question_numbers(asked.text)
     lacking = numbers_missing(qnums, windows[:NUMBER_WINDOWS]) if qnums and windows else []
     names = question_names(asked.annotated) if asked.annotated else []
-    absent_names = missing_names(names, [f"{p.metadata.get('title', '')}\n{p.text}" for p in passages])
+    absent_names = missing_names(names, [f"{heading(p)}\n{p.text}" for p in passages])
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
         passage_sim=round(max((p.score for p in passages), default=0.0), 4),
