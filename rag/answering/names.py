@@ -26,7 +26,7 @@ def question_names(ann: Annotated) -> list[tuple[str, list[str]]]:
     run: list[str] = []
 
     def close() -> None:
-        toks = [t for w in run for t in lexical_tokens(w, keep_stopwords=True) if not _abbreviation(w)]
+        toks = [t for w in run for t in lexical_tokens(w, keep_stopwords=True) if not _abbreviation(w) and len(t) > 1]
         if len(toks) >= 2:
             out.append((" ".join(w for w in run if not _abbreviation(w)), toks))
         run.clear()
@@ -54,8 +54,9 @@ def _has_run(tokens: list[str], run: list[str]) -> bool:
 
 
 def missing_names(names: list[tuple[str, list[str]]], texts: list[str]) -> list[str]:
-    """The names (as the question spells them) whose words stand side by side in none of the texts."""
+    """The names (as the question spells them) whose words stand side by side in none of the texts.
+    Initials are read past on both sides: "James Brown" is "James D. J. Brown"."""
     if not names:
         return []
-    streams = [lexical_tokens(t, keep_stopwords=True) for t in texts]
+    streams = [[t for t in lexical_tokens(x, keep_stopwords=True) if len(t) > 1] for x in texts]
     return [surface for surface, run in names if not any(_has_run(s, run) for s in streams)]

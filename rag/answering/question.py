@@ -152,23 +152,62 @@ def _specific_words(ann: Annotated) -> set[str]:
     return out
 
 
+def _name_run(toks, k: int) -> list[int]:
+    """A side named by several proper nouns ("John Zimisces") is met by any of them."""
+    if toks[k].pos != "PROPN":
+        return [k]
+    lo, hi = k, k
+    while lo > 0 and toks[lo - 1].pos == "PROPN":
+        lo -= 1
+    while hi + 1 < len(toks) and toks[hi + 1].pos == "PROPN":
+        hi += 1
+    return list(range(lo, hi + 1))
+
+
+def _side(toks, order) -> int | None:
+    """The token that names one side of "X compared with Y": the nearest name, else the nearest noun."""
+    nouns = []
+    for k in order:
+        t = toks[k]
+        if t.pos == "PUNCT":
+            break
+        if t.pos == "PROPN":
+            return k
+        if t.pos == "NOUN":
+            nouns.append(k)
+    return nouns[0] if nouns else None
+
+
 def _facets(question: str, ann: Annotated, terms: list[Term], slot: Slot | None) -> list[Facet]:
     facets: list[Facet] = []
     for s in _second_slots(question):
         if s != slot:
             facets.append(Facet([], s, s.value))
-    # Sides of a comparison or a pair: "Soviet and Chinese Communist treatment", "A and B differ".
-    words = [fold(t.text) for t in ann.tokens]
+    # Sides of a comparison or a pair: "Soviet and Chinese Communist treatment", "A and B differ",
+    # "in Cuba and in Canada", "How did X in Cuba compare with those on the Gulf coast?".
+    toks = ann.tokens
+    words = [fold(t.text) for t in toks]
+    pairs: list[tuple[int, int]] = []
     for i, w in enumerate(words):
-        if w != "and" or i == 0 or i + 1 >= len(words):
-            continue
-        left, right = ann.tokens[i - 1], ann.tokens[i + 1]
+        if w == "and" and 0 < i < len(words) - 1:
+            j = i + 1
+            while j < len(toks) - 1 and toks[j].pos in ("ADP", "DET"):
+                j += 1  # "in Cuba and in Canada", "the Soviets and the CCP"
+            pairs.append((i - 1, j))
+        elif _COMPARE.fullmatch(w) and i + 1 < len(words) and words[i + 1] in ("with", "to", "from", "and"):
+            left = _side(toks, range(i - 1, -1, -1))
+            right = _side(toks, range(i + 2, len(toks)))
+            if left is not None and right is not None:
+                pairs.append((left, right))
+    for a, b in pairs:
+        left, right = toks[a], toks[b]
         if left.pos in ("PROPN", "ADJ", "NOUN") and right.pos in ("PROPN", "ADJ", "NOUN"):
             sides = []
-            for tok in (left, right):
-                ts = [t for t in terms if t.word == fold(tok.text)]
+            for k in (a, b):
+                run = _name_run(toks, k)
+                ts = [t for t in terms if t.word in {fold(toks[m].text) for m in run}]
                 if ts:
-                    sides.append(Facet(ts, None, tok.text))
+                    sides.append(Facet(ts, None, " ".join(toks[m].text for m in run)))
             if len(sides) == 2 and (_COMPARE.search(question) or all(t.specific for f in sides for t in f.terms)):
-                facets.extend(sides)
+                facets.extend(f for f in sides if all(f.label != g.label for g in facets))
     return facets

@@ -9,7 +9,7 @@ from rag.answering.nlp import annotate
 
 PASSAGE = (
     "The Legend of Zelda: Twilight Princess was published by Nintendo. The Chinese Communist Party "
-    "kept Japanese doctors. Bond rescues Dr. Madeleine Swann. Lt. Gen. Suzuki Keiku was tried at Shenyang."
+    "kept Japanese doctors. A review by James D. J. Brown appeared in 2024. Bond rescues Dr. Madeleine Swann. Lt. Gen. Suzuki Keiku was tried at Shenyang."
 )
 
 
@@ -23,6 +23,8 @@ PASSAGE = (
         ("Who kidnaps Dr. Swann?", []),  # one word left once the title goes: no multi-word name
         ("What control allows the player to forego manual targeting?", []),  # lowercase words are no name
         ("When did Eva Moneypenny return?", ["Eva Moneypenny"]),
+        ("What did James D. J. Brown's review say?", []),  # initials are read past on both sides
+        ("What did James Brown's review say?", []),
     ],
 )
 def test_a_name_counts_only_with_its_words_side_by_side(question, missing):

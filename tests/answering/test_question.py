@@ -50,6 +50,14 @@ def test_two_part_question_has_a_facet_for_its_second_slot(tmp_path):
     cmp = analyse("How did Soviet and Chinese treatment of the Japanese differ?", _Index())
     assert cmp.comparison
     assert {f.label for f in cmp.facets} == {"Soviet", "Chinese"}
+    # Sides after a preposition, sides of "compare with", and a side named by several words.
+    for question, sides in [
+        ("How did the top rainfall totals in Cuba and in Canada compare?", {"Cuba", "Canada"}),
+        ("How did the warnings in Cuba compare with those on the northern Gulf coast?", {"Cuba", "Gulf"}),
+        ("How does the biomass of eukaryotes compare with that of prokaryotes?", {"eukaryotes", "prokaryotes"}),
+        ("How did the homecomings of Swatoslaus and of John Zimisces differ?", {"Swatoslaus", "John Zimisces"}),
+    ]:
+        assert {f.label for f in analyse(question, _Index()).facets} == sides, question
 
 
 def test_spacy_loads_without_importing_torch():
