@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from rag.answering.numbers import NUMBER_WORDS
 from rag.lexical import LexicalIndex
 from rag.text import fold, lexical_tokens, stem
 
@@ -41,8 +42,8 @@ def key_terms(question: str, index: LexicalIndex, specific: set[str] | None = No
     out: dict[str, Term] = {}
     for word in lexical_tokens(question, stemmed=False):
         tok = stem(word) if word[:1].isalpha() else word
-        if tok in QUESTION_WORDS or word in QUESTION_WORDS or tok in out:
-            continue
+        if tok in QUESTION_WORDS or word in QUESTION_WORDS or word in NUMBER_WORDS or tok in out:
+            continue  # a number in words is read as a number (numbers.py), not matched as a word
         df = index.doc_freq(tok)
         weight = math.log(1 + n / (df + 1))
         out[tok] = Term(tok, weight, bool(_NUMBER.match(tok)) or word in spec_tokens, df > 0, word, weight / math.log(1 + n))

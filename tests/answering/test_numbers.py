@@ -22,6 +22,20 @@ from rag.answering.numbers import missing, question_numbers
         ("What happened in the 1960s?", "In 1956 and 1971 the talks resumed.", ["1960s"]),
         ("Who ruled in the 12th century?", "By 950 the counts ruled the coast.", ["12th century"]),
         ("How many of the 3.5 million were counted?", "About 3.4 million were counted.", ["3.5"]),
+        # Numbers written in words, in the question or the text, are read as numbers.
+        ("Which animal weighs up to one hundred and ninety tonnes?", "The blue whale weighs up to 190 tonnes.", []),
+        ("Did Nicephorus pay 1,500 pounds of gold?", "A gift of fifteen hundred pounds of gold was laid at his feet.", []),
+        ("Were there twenty-four preludes?", "He wrote 24 preludes.", []),
+        ("Did the Croats muster sixty thousand horse?", "Their forces were numbered at 60,000 horse.", []),
+        ("Were there twenty-three preludes?", "He wrote 24 preludes.", ["twenty-three"]),
+        ("Was he one of the first to sail?", "He sailed in 1949.", []),  # a lone "one" is a word
+        ("What is the name of the thirty-fourth film?", "The twenty-fourth film was released.", []),  # ordinals
+        ("Which three frigates attacked the citadel?", "Frigates Pique, Hazard and Benbow attacked.", []),
+        ("What are the three main activities?", "It mixes combat, exploration and collection.", []),
+        ("Which town had more than ten inches of rain?", "Downingtown had 10.10 inches of rain.", []),
+        ("Did about 500 men die?", "Some 480 men died.", []),
+        ("Did about 500 men die?", "Some 300 men died.", ["500"]),
+        ("What killed thirteen people?", "Falling trees killed 12 people.", ["thirteen"]),
     ],
 )
 def test_numbers_held_or_missing(question, window, lacking):
