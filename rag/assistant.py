@@ -111,7 +111,9 @@ class Assistant:
             llm = self.llm_answerer()
             query = llm.rewrite(q, history, config=config)
             retrieval = self._search(query, k, flt, (), config)
-            yield from llm.stream(lambda qy, r: self.evidence(q, qy, r), q, query, retrieval, t0, config=config)
+            yield RetrievalEvent(query=query, passages=retrieval.passages)
+            t1 = time.perf_counter()
+            yield from llm.stream(self.evidence(q, query, retrieval), retrieval, t0, t1, config=config)
             return
         query = combine_turns(q, history)
         also = follow_up_alone(q, history)

@@ -91,10 +91,7 @@ class Signals:
 
     best_sim: float = 0.0  # closest sentence (cosine)
     passage_sim: float = 0.0  # closest passage
-    evidence_coverage: float = 0.0  # IDF-weighted share of key terms anywhere in the passages
-    unknown_weight: float = 0.0  # share of key-term weight the corpus never uses
     entity: float = 1.0  # best candidate's share of the question's names and numbers
-    attribute: float = 0.0  # best candidate's (soft) share of the plain words
     fit: float = 0.0  # one sentence with a filler, the names and the plain words together
     window: float = 0.0  # best candidate's (soft) share of all key terms, with the sentence before
     gap: float = 1.0  # rarity of the rarest key term that best window lacks
@@ -245,10 +242,7 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
         passage_sim=round(max((p.score for p in passages), default=0.0), 4),
-        evidence_coverage=round(coverage(terms, evidence_tokens), 4),
-        unknown_weight=round(sum(t.weight for t in terms if not t.known) / total, 4),
         entity=round(best.entity, 4) if best else 0.0,
-        attribute=round(best.attribute, 4) if best else 0.0,
         fit=round(best_fit, 4),
         window=round(best.window, 4) if best else 0.0,
         gap=round(best.gap, 4) if best else 1.0,

@@ -19,7 +19,7 @@ from rag.answering.followup import REWRITE_PROMPT, combine_turns
 from rag.answering.injection import FLAG_CLOSE, FLAG_OPEN, is_injection, neutralise
 from rag.chunk_schema import authors_of
 from rag.citing import author_date
-from rag.events import AnswerEvent, RetrievalEvent, TokenEvent
+from rag.events import AnswerEvent, TokenEvent
 from rag.models import Answer, Citation, Passage
 from rag.safety import fence, has_markup, plain_text
 from rag.settings import Settings
@@ -194,14 +194,12 @@ class LLMAnswerer:
         except Exception:
             return combine_turns(question, history)
 
-    def stream(self, evidence_for, question: str, query: str, retrieval, t0: float, config=None) -> Iterator:
-        """`evidence_for(query, retrieval)` builds the Evidence (the Assistant's hand-over); the
-        answerer itself never reaches back into the Assistant."""
+    def stream(self, ev: Evidence, retrieval, t0: float, t1: float, config=None) -> Iterator:
+        """The answer to the Evidence the Assistant handed over (its verdict decides whether the
+        model is asked at all), as token events and then the checked Answer."""
         from rag.answering.answer import refusal_answer
 
-        yield RetrievalEvent(query=query, passages=retrieval.passages)
-        t1 = time.perf_counter()
-        ev: Evidence = evidence_for(query, retrieval)
+        question, query = ev.question, ev.query
         if not (ev.verdict and ev.verdict.answerable) or not retrieval.passages:
             ans = refusal_answer(ev, "llm")
         else:
