@@ -264,9 +264,10 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
 # ---------------------------------------------------------------- driver
 
 
-def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, **_) -> dict:
+def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, modes=("embedded", "server"), **_) -> dict:
     """keep_store: reuse the store a previous --keep-store run left (sizes it already passed are
-    skipped, so a code change can be re-measured at 1M without adding 900k distractors again)."""
+    skipped, so a code change can be re-measured at 1M without adding 900k distractors again).
+    modes: ["embedded"] skips the Chroma-server replica (half the time)."""
     cap = min(max_size, QUICK_CAP) if quick else max_size
     sizes = [s for s in SIZES if s <= cap]
     skipped = [s for s in SIZES if s > cap]
@@ -283,7 +284,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
         done = [s for s in sizes if s < reached]
         sizes = [s for s in sizes if s >= reached]
         c.log(f"scale: reusing the kept store ({reached:,} chunks reached); not re-measured: {done}")
-    results: dict[str, dict] = {"embedded": {"sizes": []}, "server": {"sizes": []}}
+    results: dict[str, dict] = {m: {"sizes": []} for m in ("embedded", "server") if m in modes}
     for size in ([0, *done] if reached is not None else []):
         for mode in results:  # the kept run's figures for the sizes it passed, marked as such
             f = data_dir.parent / f"{mode}-{size}.json"
@@ -293,7 +294,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
     t_start = time.perf_counter()
     try:
         for size in ([] if reached is not None else [0]) + sizes:
-            for mode in ("embedded", "server"):
+            for mode in results:
                 out = c.CACHE / "scale" / f"{mode}-{size}.json"
                 cmd = [sys.executable, "-m", "bench.scale", "--worker", mode, "--data", str(data_dir), "--size", str(size),
                        "--passes", str(passes), "--out", str(out)]

@@ -13,6 +13,7 @@ catches up the same way. Writers to one folder take a file lock; readers never w
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from rag.lexical.index import LexicalIndex
 
+log = logging.getLogger("rag.lexical")
 LEXICAL_VERSION = "4"  # bump when the analyzer or the schema changes: saved indexes are rebuilt
 STATE = "cadres-state.json"
 FETCH_PAGE = 5000
@@ -152,15 +154,15 @@ def current(store, directory: Path, have: LexicalIndex | None = None, persist: b
         return have
     if persist:
         try:
-            return _on_disk(store, directory, generation, have)
-        except (OSError, Timeout):
-            pass
+            return _on_disk(store, directory, have)
+        except (OSError, Timeout, ValueError) as e:  # tantivy reports I/O errors as ValueError
+            log.warning("lexical index in %s not writable (%s): kept in memory", directory, e)
     index = LexicalIndex()
     sync(index, store)
     return index
 
 
-def _on_disk(store, directory: Path, generation: str, have: LexicalIndex | None) -> LexicalIndex:
+def _on_disk(store, directory: Path, have: LexicalIndex | None) -> LexicalIndex:
     def reloaded() -> LexicalIndex | None:
         state = read_state(directory)
         if state is None or state["generation"] != store.generation():

@@ -71,6 +71,17 @@ def test_a_reader_without_the_saved_index_builds_its_own(corpus, tmp_path):
     assert lexical.current(store, own, have=idx) is idx, "same generation: nothing is read"
 
 
+def test_a_reader_that_cannot_write_its_folder_keeps_the_index_in_memory(corpus, tmp_path):
+    root, settings, store = corpus
+    (tmp_path / "a-file").write_text("not a folder")
+    idx = lexical.current(store, tmp_path / "a-file" / "lexical")
+    assert idx.path is None and len(idx) == 3
+    (root / "bread.md").unlink()
+    ingest_paths([root], settings, progress=False)
+    assert lexical.current(store, tmp_path / "a-file" / "lexical", have=idx) is idx
+    assert len(idx) == 2 and ids(idx, "bread") == []
+
+
 def test_a_held_index_reloads_what_another_writer_committed(corpus):
     """The searcher's index object follows a sync made elsewhere (here: ingest's own index object)."""
     root, settings, store = corpus
