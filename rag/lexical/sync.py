@@ -168,7 +168,10 @@ def _on_disk(store, directory: Path, have: LexicalIndex | None) -> LexicalIndex:
         if state is None or state["generation"] != store.generation():
             return None
         if have is not None and have.path == directory:
-            have.reload()
+            try:
+                have.reload()
+            except ValueError:  # the folder was replaced under it (a rebuild elsewhere): open afresh
+                return load(directory)
             have.generation, have.collection_id = state["generation"], state["collection_id"]
             return have
         return load(directory)
