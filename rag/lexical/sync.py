@@ -12,6 +12,7 @@ catches up the same way. Writers to one folder take a file lock; readers never w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -108,7 +109,8 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:
-            writer.rollback()
+            with contextlib.suppress(Exception):  # a writer already consumed cannot roll back
+                writer.rollback()
             raise
         finally:
             del writer  # releases tantivy's lock file
