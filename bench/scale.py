@@ -149,21 +149,22 @@ def measure(settings, store, emb, questions, passes: int, server: bool) -> dict:
 
     out: dict = {"chunks": store.count(), "rss_before_index_mb": c.rss_mb()}
     before = lexical.load(settings.lexical_dir)
+    with contextlib.suppress(OSError):  # restart the peak (VmHWM) at the current RSS: the sync's own peak
+        Path("/proc/self/clear_refs").write_text("5")
     t0 = time.perf_counter()
     lex = lexical.current(store, settings.lexical_dir)
     out["lexical_sync_s"] = time.perf_counter() - t0
+    out["lexical_sync_peak_rss_mb"] = c.rss_mb(field_name="VmHWM")
     out["lexical_synced_chunks"] = len(lex) - (len(before) if before else 0)
-    out["lexical_segments"] = len(lex.segments)
+    out["lexical_segments"] = lex.num_segments
     out["rss_after_sync_mb"] = c.rss_mb()
     del lex, before
     gc.collect()
     searcher = Searcher(settings, emb, store)
     t0 = time.perf_counter()
-    lex = searcher.lexical()  # the saved index at this generation: segments memory-mapped
+    searcher.lexical()  # the saved tantivy index at this generation (memory-mapped)
     out["searcher_open_s"] = time.perf_counter() - t0
-    out["bm25_matrix_mb"] = round(
-        sum(np.asarray(getattr(sg, a)).nbytes for sg in lex.segments for a in ("rows", "tf", "indptr", "lengths")) / 1e6, 1
-    )
+    out["bm25_matrix_mb"] = dir_mb(settings.lexical_dir)
     queries = [c.retrieval_query(q) for q in questions]
     for qtext in queries:
         searcher.search(qtext, K)
@@ -263,9 +264,10 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
 # ---------------------------------------------------------------- driver
 
 
-def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, **_) -> dict:
+def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, modes=("embedded", "server"), **_) -> dict:
     """keep_store: reuse the store a previous --keep-store run left (sizes it already passed are
-    skipped, so a code change can be re-measured at 1M without adding 900k distractors again)."""
+    skipped, so a code change can be re-measured at 1M without adding 900k distractors again).
+    modes: ["embedded"] skips the Chroma-server replica (half the time)."""
     cap = min(max_size, QUICK_CAP) if quick else max_size
     sizes = [s for s in SIZES if s <= cap]
     skipped = [s for s in SIZES if s > cap]
@@ -282,7 +284,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
         done = [s for s in sizes if s < reached]
         sizes = [s for s in sizes if s >= reached]
         c.log(f"scale: reusing the kept store ({reached:,} chunks reached); not re-measured: {done}")
-    results: dict[str, dict] = {"embedded": {"sizes": []}, "server": {"sizes": []}}
+    results: dict[str, dict] = {m: {"sizes": []} for m in ("embedded", "server") if m in modes}
     for size in ([0, *done] if reached is not None else []):
         for mode in results:  # the kept run's figures for the sizes it passed, marked as such
             f = data_dir.parent / f"{mode}-{size}.json"
@@ -292,7 +294,7 @@ def run(quick: bool = False, max_size: int = 10_000, keep_store: bool = False, *
     t_start = time.perf_counter()
     try:
         for size in ([] if reached is not None else [0]) + sizes:
-            for mode in ("embedded", "server"):
+            for mode in results:
                 out = c.CACHE / "scale" / f"{mode}-{size}.json"
                 cmd = [sys.executable, "-m", "bench.scale", "--worker", mode, "--data", str(data_dir), "--size", str(size),
                        "--passes", str(passes), "--out", str(out)]
@@ -331,7 +333,7 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
     header = [
         "mode", "chunks", "search p50", "search p95", "w/o query embedding p50", "w/o query embedding p95",
         "dense p50", "lexical p50", "lexical p95", "lexical wait p95", "fuse p50",
-        "hit@5", "BM25 sync s (chunks tokenised) / open s", "BM25 postings MB", "bench RSS MB (peak)", "server RSS MB", "store MB", "add rate /s",
+        "hit@5", "BM25 sync s (chunks tokenised) / open s", "sync peak RSS MB", "BM25 index MB", "bench RSS MB (peak)", "server RSS MB", "store MB", "add rate /s",
     ]
     rows, headline, notes = [], [], []
     for mode, res in results.items():
@@ -344,7 +346,7 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
                 c.fmt_short(a["store_p50"], 1, "ms"), c.fmt_short(a["store_p95"], 1, "ms"),
                 c.fmt_short(a["dense_p50"], 1), c.fmt_short(a["lexical_p50"], 1), c.fmt_short(a["lexical_p95"], 1),
                 c.fmt_short(a.get("lexical_wait_p95"), 1),
-                c.fmt_short(a["fuse_p50"], 1), f"{m['hits'].get('hit@5', 0) * 100:.1f}%", build, m.get("bm25_matrix_mb", ""),
+                c.fmt_short(a["fuse_p50"], 1), f"{m['hits'].get('hit@5', 0) * 100:.1f}%", build, m.get("lexical_sync_peak_rss_mb", ""), m.get("bm25_matrix_mb", ""),
                 f"{m.get('rss_mb')} ({m.get('peak_rss_mb')})", m.get("server_rss_mb", "—") if mode == "server" else "—",
                 m.get("store_disk_mb", "same folder") if mode == "embedded" else "same folder",
                 f"{m['add_rate_per_s']:,.0f}" if m.get("add_rate_per_s") else "",
@@ -384,8 +386,8 @@ def report(results: dict, sizes: list[int], skipped: list[int], passes: int, qui
         "(first measured pass). BM25 sync = `rag.lexical.current`, what ingest runs after writing and a replica runs when "
         "the store's generation moves: it tokenises only the chunks of sources added or changed since the index's last sync "
         "(here the distractors added since the previous size; in server mode the replica keeps its own index folder across "
-        "sizes). open = a fresh Searcher opening the saved index (segments memory-mapped). BM25 postings = the segments' "
-        "arrays. RSS from /proc (VmRSS; peak = VmHWM of the mode's "
+        "sizes). open = a fresh Searcher opening the saved index (tantivy, memory-mapped). sync peak RSS = the process's "
+        "peak during the sync alone (VmHWM reset before it). BM25 index MB = the tantivy folder on disk. RSS from /proc (VmRSS; peak = VmHWM of the mode's "
         "process); the server's RSS includes its children. Each (size, mode) is measured in its own process; the server "
         "serves the very Chroma folder the embedded run just grew (add rate = distractors added per s in embedded mode).",
         "",
@@ -429,14 +431,14 @@ def diagnosis(results: dict) -> list[str]:
             f"the store-dependent part (search minus query embedding) p95 {med(first, 'store_p95'):.1f} → {med(last, 'store_p95'):.1f} ms; "
             f"dense p50 {med(first, 'dense_p50'):.1f} → {med(last, 'dense_p50'):.1f} ms; lexical p50/p95 "
             f"{med(first, 'lexical_p50'):.1f}/{med(first, 'lexical_p95'):.1f} → {med(last, 'lexical_p50'):.1f}/{med(last, 'lexical_p95'):.1f} ms; "
-            f"BM25 sync {first.get('lexical_sync_s', 0):.1f} s ({first.get('lexical_synced_chunks', 0):,} chunks) → {last.get('lexical_sync_s', 0):.1f} s ({last.get('lexical_synced_chunks', 0):,} chunks); BM25 postings "
+            f"BM25 sync {first.get('lexical_sync_s', 0):.1f} s ({first.get('lexical_synced_chunks', 0):,} chunks) → {last.get('lexical_sync_s', 0):.1f} s ({last.get('lexical_synced_chunks', 0):,} chunks); BM25 index "
             f"{first.get('bm25_matrix_mb', 0)} → {last.get('bm25_matrix_mb', 0)} MB; process RSS {first.get('rss_mb')} → {last.get('rss_mb')} MB."
         )
         if n1 < 1_000_000:
             matrix = _to_1m(first, last, lambda m: m.get("bm25_matrix_mb") or 0)
             lex95 = _to_1m(first, last, lambda m: med(m, "lexical_p95"))
             line += (
-                f" Linear extrapolation to 1M chunks (a rough guide): BM25 postings ≈ {matrix:,.0f} MB, lexical p95 ≈ {lex95:.0f} ms."
+                f" Linear extrapolation to 1M chunks (a rough guide): BM25 index ≈ {matrix:,.0f} MB, lexical p95 ≈ {lex95:.0f} ms."
             )
         out.append(line)
     return out

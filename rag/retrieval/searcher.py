@@ -126,7 +126,7 @@ class Searcher:
         t0 = time.perf_counter()
         n = min(max(CANDIDATES, k * 4), max(1, len(lex)))
         # BM25 needs only the text: on a large index it runs on another core while the query is
-        # embedded and the dense index searched (numpy, torch and Chroma release the GIL), so at
+        # embedded and the dense index searched (tantivy, torch and Chroma release the GIL), so at
         # 1M chunks it costs the wall time only what outlasts those. On a small index it runs
         # inline: there the thread's GIL contention slows the embedding more than BM25 costs.
         lexical_job = (_pool() if len(lex) >= PARALLEL_LEXICAL_ROWS else _Inline()).submit(

@@ -1,14 +1,15 @@
-"""BM25 scoring over segments: checked against bm25s, and independent of how rows are split."""
+"""BM25 on tantivy: agreement with bm25s, filters, deletions, and an index that folds when reopened."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rag.lexical import LexicalIndex
-from rag.lexical.segment import Segment
+from rag.lexical import LexicalIndex, analyzer
 from rag.retrieval.filters import Filters
-from rag.text import lexical_tokens
+from tests.lexical.conftest import fill
+
+K1 = 1.2  # tantivy scores carry Lucene's constant (k1 + 1); bm25s leaves it out
 
 TEXTS = [
     "The Koan Maru carried repatriates from Nakhodka to Maizuru in 1953.",
@@ -20,212 +21,110 @@ TEXTS = [
     "Siberia, Siberia and again Siberia: the camps were cold and the work was hard.",
     "Trials at Shenyang and Taiyuan in 1956 sentenced forty-five Japanese.",
 ]
-QUERIES = [
-    "Koan Maru Maizuru",
-    "Siberia camps",
-    "Japanese war criminals trial",
-    "1953",
-    "unknownword",
-]
+QUERIES = ["Koan Maru Maizuru", "Siberia camps", "Japanese war criminals trial", "1953", "unknownword"]
 
 
-def rows(n: int, offset: int = 0) -> dict:
-    idx = range(offset, offset + n)
-    return {
-        "ids": [f"d{i}" for i in idx],
-        "sources": [f"src{i % 3}" for i in idx],
-        "doc_ids": [f"doc{i % 3}" for i in idx],
-        "years": [1950 + i for i in idx],
-        "tokens": [lexical_tokens(TEXTS[i]) for i in idx],
-    }
+def rows(texts: list[str], keep=lambda i: True) -> list[dict]:
+    return [
+        {"chunk_id": f"d{i:04d}", "text": t, "source": f"src{i % 3}", "doc_id": f"doc{i % 3}", "year": 1950 + i % 10}
+        for i, t in enumerate(texts)
+        if keep(i)
+    ]
 
 
-def one_segment() -> LexicalIndex:
-    r = rows(len(TEXTS))
-    return LexicalIndex(segments=[Segment.build(**r)])
-
-
-def split_segments() -> LexicalIndex:
-    parts = [(0, 3), (3, 1), (4, 4)]
-    return LexicalIndex(segments=[Segment.build(**rows(n, off)) for off, n in parts])
-
-
-@pytest.mark.parametrize("query", QUERIES)
-def test_scores_match_bm25s_lucene(query):
-    """Same tokens, same k1/b and Lucene idf: bm25s (a maintained implementation) gives the same scores."""
+def bm25s_index(texts: list[str]):
     import bm25s
 
-    ref = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    ref.index([lexical_tokens(t) for t in TEXTS], show_progress=False)
-    toks = [t for t in lexical_tokens(query) if t in ref.vocab_dict]
-    expected = ref.get_scores(toks) if toks else np.zeros(len(TEXTS))
-    got = dict(one_segment().search(query, k=len(TEXTS)))
-    for i, e in enumerate(expected):
-        assert got.get(f"d{i}", 0.0) == pytest.approx(float(e), rel=1e-5, abs=1e-6), (query, i)
+    ref = bm25s.BM25(k1=K1, b=0.75, method="lucene")
+    ref.index([analyzer.tokens(t) for t in texts], show_progress=False)
+    return ref
+
+
+def bm25s_scores(ref, query: str) -> np.ndarray:
+    toks = [t for t in analyzer.tokens(query) if t in ref.vocab_dict]
+    return ref.get_scores(toks) if toks else np.zeros(ref.scores["num_docs"])
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_split_into_segments_scores_the_same(query):
-    a, b = one_segment().search(query, 8), split_segments().search(query, 8)
-    assert [i for i, _ in a] == [i for i, _ in b]
-    assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-5)
+def test_short_chunks_score_as_bm25s_lucene(new_index, query):
+    """Same tokens, k1, b and Lucene idf. Lengths this short are stored exactly (tantivy keeps
+    lengths in one byte, exact below 40 tokens), so scores agree to float32 precision."""
+    got = dict(new_index(rows(TEXTS)).search(query, k=len(TEXTS)))
+    for i, e in enumerate(bm25s_scores(bm25s_index(TEXTS), query)):
+        assert got.get(f"d{i:04d}", 0.0) / (K1 + 1) == pytest.approx(float(e), rel=1e-5, abs=1e-6), i
 
 
-def test_top_k_is_ordered_and_cut():
-    hits = split_segments().search("Japanese", 3)
+def test_long_chunks_rank_as_bm25s_within_length_rounding(new_index):
+    """Tolerance stated: tantivy rounds document lengths above 40 tokens to one byte (as Lucene
+    does), so on 3-400-token chunks each score is within 6 % of bm25s's and the top 10 share at
+    least 9 of 10 ids on average (measured: 5.1 %, 0.94)."""
+    rng = np.random.default_rng(5)
+    vocab = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 6)) for _ in range(300)]
+    p = 1.0 / (np.arange(len(vocab)) + 1.0)
+    texts = [" ".join(rng.choice(vocab, rng.integers(3, 400), p=p / p.sum())) for _ in range(3000)]
+    index, ref = new_index(rows(texts)), bm25s_index(texts)
+    overlap = []
+    for q in (" ".join(rng.choice(vocab, rng.integers(2, 7))) for _ in range(60)):
+        want = bm25s_scores(ref, q)
+        got = index.search(q, 10)
+        for cid, score in got:
+            assert score / (K1 + 1) == pytest.approx(want[int(cid[1:])], rel=0.06)
+        overlap.append(len({c for c, _ in got} & {f"d{i:04d}" for i in np.argsort(-want)[:10]}) / 10)
+    assert np.mean(overlap) >= 0.9
+
+
+def test_top_k_is_ordered_and_cut(new_index):
+    hits = new_index(rows(TEXTS)).search("Japanese", 3)
     assert len(hits) == 3
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
 
 
-def test_deleted_sources_vanish_and_statistics_follow():
-    idx = split_segments()
-    removed = idx.remove_sources({"src1"})
-    assert removed == sum(1 for i in range(len(TEXTS)) if i % 3 == 1)
-    assert len(idx) == len(TEXTS) - removed
-    # The same as an index that never held those rows.
-    keep = [i for i in range(len(TEXTS)) if i % 3 != 1]
-    ref = LexicalIndex(
-        segments=[
-            Segment.build(
-                ids=[f"d{i}" for i in keep],
-                sources=[f"src{i % 3}" for i in keep],
-                doc_ids=[f"doc{i % 3}" for i in keep],
-                years=[1950 + i for i in keep],
-                tokens=[lexical_tokens(TEXTS[i]) for i in keep],
-            )
-        ]
-    )
+def test_filters_by_document_and_year(new_index):
+    index = new_index(rows(TEXTS) + [{"chunk_id": "undated", "text": "Japanese", "source": "x", "doc_id": "doc0", "year": None}])
+    hits = index.search("Japanese", 10, Filters(doc_ids=["doc0"]))
+    assert {c for c, _ in hits} == {"d0003", "undated"}
+    hits = index.search("Japanese", 10, Filters(year_min=1953, year_max=1955))
+    assert {c for c, _ in hits} == {"d0003", "d0005"}, "a chunk without a year passes no year bound"
+    both = index.search("Japanese", 10, Filters(doc_ids=["doc2"], year_min=1952))
+    assert {c for c, _ in both} == {"d0002", "d0005"}
+    unfiltered = dict(index.search("Japanese", 10))
+    assert all(unfiltered[c] == s for c, s in hits), "a filter does not move scores"
+
+
+def test_deleted_sources_vanish_from_hits_and_counts(new_index):
+    index = new_index(rows(TEXTS))
+    writer = index.writer(heap_mb=32, threads=1)
+    writer.delete_documents_by_term("source", "src1\x1fh")
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer
+    index.reload()
+    ref = new_index(rows(TEXTS, keep=lambda i: i % 3 != 1), name="ref")
+    assert len(index) == len(ref) == 5
+    assert index.chunk_ids() == ref.chunk_ids()
+    assert index.sources() == {"src0": {"h": 3}, "src2": {"h": 2}}
+    siberia = analyzer.tokens("Siberia")[0]
+    assert index.doc_freq(siberia) == ref.doc_freq(siberia) == 1  # the term dictionary still says 2
     for q in QUERIES:
-        got, want = idx.search(q, 8), ref.search(q, 8)
-        assert [i for i, _ in got] == [i for i, _ in want], q
-        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-5), q
-    assert idx.doc_freq(lexical_tokens("Siberia")[0]) == ref.doc_freq(lexical_tokens("Siberia")[0])
+        assert [c for c, _ in index.search(q, 8)] == [c for c, _ in ref.search(q, 8)]
 
 
-def test_compaction_merges_without_changing_results(monkeypatch):
-    import rag.lexical.index as index_mod
-
-    monkeypatch.setattr(index_mod, "MAX_SEGMENTS", 2)
-    idx = LexicalIndex(segments=[Segment.build(**rows(1, i)) for i in range(len(TEXTS))])
-    idx.remove_sources({"src2"})
-    before = {q: idx.search(q, 8) for q in QUERIES}
-    assert idx.compact()
-    assert len(idx.segments) <= 2
-    assert all(a.all() for a in idx.alive.values()), "merged segments hold live rows only"
-    for q in QUERIES:
-        after = idx.search(q, 8)
-        assert [i for i, _ in after] == [i for i, _ in before[q]], q
-        assert [s for _, s in after] == pytest.approx([s for _, s in before[q]], rel=1e-5)
+def test_a_reopened_index_still_folds_and_stems(tmp_path):
+    """Analyzers live in memory only: a reopened index must get ours again, for writing and reading."""
+    fill(LexicalIndex(tmp_path / "lex"), rows(TEXTS[:2]))
+    again = LexicalIndex(tmp_path / "lex")
+    fill(again, [{"chunk_id": "new", "text": "Satō saw the KŌAN MARU repatriating internees.", "source": "n", "doc_id": "n", "year": 1954}])
+    assert again.search("koan maru", 1)[0][0] in {"d0000", "new"}
+    assert again.search("Sato repatriated", 1)[0][0] == "new"
+    assert again.term_known("koan") and again.term_known(analyzer.tokens("repatriation")[0])
+    assert not again.term_known("zzzz")
+    assert again.search("KŌAN maru", 3) == again.search("koan Maru", 3)
 
 
-def test_filters_by_document_and_year():
-    idx = split_segments()
-    hits = idx.search("Japanese", 8, Filters(doc_ids=["doc0"]))
-    assert hits and all(int(i[1:]) % 3 == 0 for i, _ in hits)
-    hits = idx.search("Japanese", 8, Filters(year_min=1953, year_max=1955))
-    assert hits and all(1953 <= 1950 + int(i[1:]) <= 1955 for i, _ in hits)
-
-
-def test_folding_and_stemming_reach_the_index():
-    idx = one_segment()
-    assert idx.search("KŌAN maru", 2) == idx.search("koan Maru", 2)
-    assert idx.term_known(lexical_tokens("trials")[0])
-    assert not idx.term_known("zzzz")
-
-
-def test_empty_index_and_empty_query():
-    assert LexicalIndex().search("Koan Maru", 5) == []
-    assert one_segment().search("", 5) == []
-    assert one_segment().search("the and of", 5) == []
-
-
-def test_stemming_is_safe_from_many_threads():
-    """Under load the HTTP service answers in several threads at once; each must get its own stems."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from rag import text
-
-    words = [
-        f"{w}{s}"
-        for w in ("repatriat", "intern", "suspend", "provision", "negotiat", "sentenc")
-        for s in ("ed", "ing", "ions", "es")
-    ]
-    words = [f"{w}{i}" if i % 2 else w for i, w in enumerate(words * 200)]
-    expected = [text._stemmer().stemWord(w) for w in words]
-
-    def work(chunk: list[str]) -> list[str]:
-        return [
-            text._stemmer().stemWord(w) for w in chunk
-        ]  # no cache: the stemmer itself runs every time
-
-    parts = [words[i::8] for i in range(8)]
-    with ThreadPoolExecutor(8) as pool:
-        got = list(pool.map(work, parts))
-    for i, part in enumerate(got):
-        assert part == expected[i::8]
-
-
-def _random_index(seed: int = 5) -> tuple[LexicalIndex, list[str]]:
-    """Zipf-distributed words over 3 segments with deletions: a few very common terms, a long rare tail."""
-    rng = np.random.default_rng(seed)
-    vocab = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 6)) for _ in range(300)]
-    p = 1.0 / (np.arange(len(vocab)) + 1.0)
-    p /= p.sum()
-    texts = [" ".join(rng.choice(vocab, rng.integers(3, 40), p=p)) for _ in range(3000)]
-    segs = []
-    for off, n in ((0, 2000), (2000, 700), (2700, 300)):
-        idx = range(off, off + n)
-        segs.append(
-            Segment.build(
-                ids=[f"r{i:04d}" for i in idx],
-                sources=[f"s{i % 7}" for i in idx],
-                doc_ids=[f"doc{i % 5}" for i in idx],
-                years=[1940 + i % 30 for i in idx],
-                tokens=[lexical_tokens(texts[i]) for i in idx],
-            )
-        )
-    index = LexicalIndex(segments=segs)
-    index.remove_sources({"s3"})
-    queries = [" ".join(rng.choice(vocab, rng.integers(2, 7))) for _ in range(60)]
-    queries += [f"{vocab[0]} {vocab[1]} {vocab[2]} {vocab[i]}" for i in range(150, 160)]
-    return index, queries
-
-
-@pytest.mark.parametrize(
-    "seed,k,filters",
-    [
-        (5, 30, None),
-        (5, 5, None),
-        (5, 1, None),
-        (5, 10, Filters(doc_ids=["doc1", "doc2"], year_min=1950)),
-        (9, 30, None),
-        (9, 3, Filters(year_max=1960)),
-    ],
-)
-def test_pruned_search_equals_full_scoring(monkeypatch, seed, k, filters):
-    """MaxScore pruning skips most postings of common terms, yet returns the exact top k."""
-    import rag.lexical.index as index_mod
-
-    index, queries = _random_index(seed)
-    scored: list[int] = []
-    accumulate = index_mod._accumulate
-
-    def counting(parts, imp, n_rows):
-        scored.append(sum(len(p[0]) for _, p in parts))
-        return accumulate(parts, imp, n_rows)
-
-    monkeypatch.setattr(index_mod, "_accumulate", counting)
-    pruned = [index.search(q, k, filters) for q in queries]
-    pruned_postings = sum(scored)
-    scored.clear()
-    monkeypatch.setattr(index_mod.LexicalIndex, "_seed_threshold", lambda *a: 0.0)  # score all
-    full = [index.search(q, k, filters) for q in queries]
-    full_postings = sum(scored)
-    for q, got, want in zip(queries, pruned, full, strict=True):
-        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), q
-        # Ids agree except where two rows tie to the last bit.
-        assert {i for i, s in got if s > want[-1][1] + 1e-9} == {
-            i for i, s in want if s > want[-1][1] + 1e-9
-        }, q
-        assert len(got) == len(want)
-    assert pruned_postings < 0.7 * full_postings, (pruned_postings, full_postings)
+def test_empty_index_and_empty_query(new_index, tmp_path):
+    assert LexicalIndex(tmp_path / "empty").search("Koan Maru", 5) == []
+    assert len(LexicalIndex()) == 0
+    index = new_index(rows(TEXTS))
+    assert index.search("", 5) == []
+    assert index.search("the and of", 5) == []
+    assert index.search("Koan", 0) == []
