@@ -21,18 +21,22 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from rag.chunk_schema import authors_of
 from rag.lexical.index import LexicalIndex
 
 log = logging.getLogger("rag.lexical")
-LEXICAL_VERSION = "4"  # bump when the analyzer or the schema changes: saved indexes are rebuilt
+LEXICAL_VERSION = "5"  # bump when the analyzer or the schema changes: saved indexes are rebuilt
 STATE = "cadres-state.json"
 FETCH_PAGE = 5000
 SOURCES_PER_FETCH = 200
 LOCK_TIMEOUT_S = 600
 
 
-def lexical_text(title: str, text: str) -> str:
-    return f"{title}\n{text}"
+def lexical_text(meta: dict, text: str) -> str:
+    """What BM25 reads of a chunk: its document's title and authors, then its text. A question
+    that names a work by its author ("Which archives did King and Muminov use?") finds chunks
+    that never repeat the authors' names."""
+    return f"{meta.get('title', '')}\n{' '.join(authors_of(meta))}\n{text}"
 
 
 # ---------------------------------------------------------------- disk
@@ -132,7 +136,7 @@ def _add(writer, store, col, keys: list[str], manifest: dict, wanted: dict[str, 
             for rec in got:
                 m = rec.metadata
                 src = m.get("source", "")
-                text = lexical_text(m.get("title", ""), rec.text or "")
+                text = lexical_text(m, rec.text or "")
                 writer.add_document(
                     LexicalIndex.document(rec.chunk_id, text, src, wanted.get(src, ""), m.get("doc_id", ""), m.get("year"))
                 )

@@ -19,7 +19,7 @@ from rag.store import Store
 DOCS = {
     "bread.md": "---\ndoc_id: bread\ntitle: Bread\nyear: 1990\n---\nThe internees in Siberia received a bread ration.\n",
     "quarry.md": "---\ndoc_id: quarry\ntitle: Quarry\nyear: 1991\n---\nThe quarrymen of Zelkovan wrote letters home.\n",
-    "ships.md": "---\ndoc_id: ships\ntitle: Ships\nyear: 1953\n---\nThe Koan Maru sailed from Nakhodka to Maizuru.\n",
+    "ships.md": "---\ndoc_id: ships\ntitle: Ships\nyear: 1953\nauthors: [Amy Wexcombe]\n---\nThe Koan Maru sailed from Nakhodka to Maizuru.\n",
 }
 
 
@@ -46,6 +46,7 @@ def test_ingest_leaves_a_saved_index_at_the_store_generation(corpus):
     assert len(idx) == store.count() == 3
     assert ids(idx, "Zelkovan")[0].startswith("quarry::")
     assert ids(idx, "koan maru")[0].startswith("ships::"), "folded and stemmed after a reopen"
+    assert ids(idx, "What did Wexcombe write?") == [ids(idx, "koan maru")[0]], "authors are read with the text"
 
 
 def test_a_changed_file_is_the_only_one_tokenised_again(corpus, tmp_path):
