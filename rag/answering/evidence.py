@@ -210,9 +210,10 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     """Scored sentences and signals; the verdict is added by verdict.decide."""
     sentences = gather(store, passages)
     scored = score_sentences(sentences, qvec, asked.terms)
+    heads = [heading(p) for p in passages]
     evidence_tokens: set[str] = set()
-    for p in passages:
-        evidence_tokens.update(lexical_tokens(f"{heading(p)} {p.text}"))
+    for h, p in zip(heads, passages, strict=True):
+        evidence_tokens.update(lexical_tokens(f"{h} {p.text}"))
     terms = asked.terms
     total = sum(t.weight for t in terms) or 1.0
     entity_terms, attribute_terms = asked.entity_terms, asked.attribute_terms
@@ -223,7 +224,7 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     windows: list[str] = []
     for i, c in enumerate(top):
         prev = previous(sentences, c.sentence)
-        window = f"{prev.text if prev else ''} {c.sentence.text} {heading(passages[c.sentence.passage])}"
+        window = f"{prev.text if prev else ''} {c.sentence.text} {heads[c.sentence.passage]}"
         windows.append(window)
         wtokens = set(lexical_tokens(window))
         c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
@@ -238,7 +239,7 @@ def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, s
     qnums = question_numbers(asked.text)
     lacking = numbers_missing(qnums, windows[:NUMBER_WINDOWS]) if qnums and windows else []
     names = question_names(asked.annotated) if asked.annotated else []
-    absent_names = missing_names(names, [f"{heading(p)}\n{p.text}" for p in passages])
+    absent_names = missing_names(names, [f"{h}\n{p.text}" for h, p in zip(heads, passages, strict=True)])
     signals = Signals(
         best_sim=round(max((s.sim for s in scored), default=0.0), 4),
         passage_sim=round(max((p.score for p in passages), default=0.0), 4),

@@ -3,7 +3,7 @@
 Why: a question that swaps one word of a name ("Clawshot Princess" for "Twilight Princess", "Eva
 Moneypenny" for "Eve Moneypenny") finds the very passages of the true name, and every single word
 of it may stand in them. What they do not hold is the name itself: its words side by side. Checked
-over every retrieved passage (with its title), stemmed and folded, so "the Chinese Communists"
+over every retrieved passage (with its title and authors), stemmed and folded, so "the Chinese Communists"
 matches "Chinese Communist Party"; titles and abbreviations ("Dr.", "Lt. Gen.") are not part of
 the name, so "Dr. Swann" matches "Swann".
 """
