@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, assistant: AssistantService | N
     # Added last = outermost: the key and the rate limit are checked before any body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        AccessMiddleware, api_key=key, limiter=RateLimiter(settings.rate_limit_per_minute)
+        AccessMiddleware, api_key=key, limiter=RateLimiter(f"{settings.rate_limit_per_minute}/minute")
     )
     return app
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (streaming-safe): API key, per-client rate limit, request body cap; and the
+"""Pure ASGI middleware (streaming-safe): API key, per-client rate limit (counted by `limits`),
+request body cap; and the
 caps on the conversation a question comes with (every message, and the history in all)."""
 
 from __future__ import annotations
@@ -6,10 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import threading
 import time
-from dataclasses import dataclass
 
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,56 +48,26 @@ def client_ip(scope: Scope) -> str:
 
 
 # ---------------------------------------------------------------- rate limit
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
 class RateLimiter:
-    """Token bucket per client: `per_minute` requests, refilled continuously (bursts up to `per_minute`).
+    """`per_minute` requests per client in any sliding minute: the `limits` library's moving window
+    over its in-memory storage (each worker and each replica keeps its own counts).
 
-    In-process: each worker and each replica keeps its own buckets.
+    Why not slowapi's middleware: it finds the route of a request by walking `app.routes`, and
+    FastAPI 0.165 keeps included routers as `_IncludedRouter` entries there, so slowapi finds no
+    route and exempts every request (tests/api/test_api_limits.py shows it). `limits` is the
+    library slowapi counts with; the key check and the exempt paths stay in AccessMiddleware.
     """
 
-    def __init__(self, per_minute: int, *, clock=time.monotonic, max_clients: int = 100_000):
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self.max_clients = max_clients
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
+    def __init__(self, rate: str):
+        self.item = parse(rate)
+        self._window = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, client: str) -> float:
-        """Take one token; 0.0 when allowed, else the seconds until a token is free."""
-        now = self.clock()
-        with self._lock:
-            b = self._buckets.get(client)
-            if b is None:
-                if len(self._buckets) >= self.max_clients:
-                    self._prune(now)
-                b = self._buckets[client] = _Bucket(self.capacity, now)
-            else:
-                b.tokens = min(self.capacity, b.tokens + (now - b.stamp) * self.rate)
-                b.stamp = now
-            if b.tokens >= 1.0:
-                b.tokens -= 1.0
-                return 0.0
-            return (1.0 - b.tokens) / self.rate
-
-    def _prune(self, now: float) -> None:
-        full = [
-            c
-            for c, b in self._buckets.items()
-            if b.tokens + (now - b.stamp) * self.rate >= self.capacity
-        ]
-        for c in full:
-            del self._buckets[c]
-        if len(self._buckets) >= self.max_clients:  # still full: drop the oldest half
-            for c, _ in sorted(self._buckets.items(), key=lambda kv: kv[1].stamp)[
-                : len(self._buckets) // 2
-            ]:
-                del self._buckets[c]
+        """Count one request; 0.0 when allowed, else the seconds until the window lets one in."""
+        if self._window.hit(self.item, client):
+            return 0.0
+        reset = self._window.get_window_stats(self.item, client).reset_time
+        return max(reset - time.time(), 0.001)
 
 
 class AccessMiddleware:
@@ -130,7 +102,7 @@ class AccessMiddleware:
                 retry = max(1, math.ceil(wait))
                 resp = error_response(
                     429,
-                    f"rate limit exceeded: at most {int(self.limiter.capacity)} requests per minute per client "
+                    f"rate limit exceeded: at most {self.limiter.item} per client "
                     f"(CADRES_RATE_LIMIT_PER_MINUTE); retry after {retry} s",
                     headers={"Retry-After": str(retry)},
                 )

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import ServerSentEvent
 
 from rag.api.deps import check_question, qa_of, settings_of
 from rag.api.errors import COMMON_ERRORS, ApiError, error_body, responses
@@ -29,7 +29,7 @@ from rag.api.schemas import (
     ModelList,
     Usage,
 )
-from rag.api.sse import SSE_HEADERS, event_schema, frame
+from rag.api.sse import event_schema, event_stream, frame
 from rag.api.work import ThreadedStream, run_work
 from rag.models import Answer, Citation
 from rag.store import StoreError
@@ -197,7 +197,7 @@ async def chat_completions(body: ChatRequest, request: Request):
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     created = int(time.time())
 
-    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+    def chunk(delta: dict, finish: str | None = None, **extra) -> ServerSentEvent:
         data = {
             "id": cid,
             "object": "chat.completion.chunk",
@@ -268,6 +268,6 @@ async def chat_completions(body: ChatRequest, request: Request):
             yield frame(error_body(500, f"internal error ({type(e).__name__})"))
         finally:
             await stream.aclose()
-        yield "data: [DONE]\n\n"
+        yield frame("[DONE]")
 
-    return StreamingResponse(chunks(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return event_stream(chunks())

@@ -6,13 +6,14 @@ import contextlib
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
 
 from rag.api.deps import check_history, check_question, model_name, qa_of, settings_of
 from rag.api.errors import COMMON_ERRORS, ApiError, error_body, responses
 from rag.api.limits import check_history_total
 from rag.api.schemas import AskRequest, DocumentList, Health, HealthDown
-from rag.api.sse import SSE_HEADERS, event_schema, frame
+from rag.api.sse import event_schema, event_stream, frame
 from rag.api.work import ThreadedStream, run_work
 from rag.embedding import ModelNotFound
 from rag.models import Answer
@@ -76,7 +77,7 @@ async def ask(body: AskRequest, request: Request) -> Answer:
     "/ask/stream",
     summary="Answer a question as server-sent events",
     description=STREAM_DOC,
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
         200: {
             "description": "An event stream: retrieval, token..., answer.",
@@ -93,7 +94,7 @@ async def ask(body: AskRequest, request: Request) -> Answer:
     },
     tags=["questions"],
 )
-async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+async def ask_stream(body: AskRequest, request: Request) -> EventSourceResponse:
     settings, qa = settings_of(request), qa_of(request)
     check_question(body.question, settings)
     history = check_history(body.history, settings)
@@ -127,7 +128,7 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         finally:
             await stream.aclose()
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return event_stream(events())
 
 
 @open_router.get(

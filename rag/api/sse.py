@@ -1,14 +1,15 @@
-"""Server-sent events framing."""
+"""Server-sent events through sse-starlette: framing, keep-alive pings while an answer is slow in
+coming, headers that stop proxies buffering, and the stream closed when the client goes away."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-SSE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",  # nginx: pass events through as they come
-}
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+PING_SECONDS = 15
 
 
 def event_schema(events: list[str] | None, description: str) -> dict[str, Any]:
@@ -25,9 +26,10 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str)
 
 
-def frame(data: Any, event: str | None = None) -> str:
-    """One SSE message; `data` is serialised to JSON unless it is already a str."""
-    payload = data if isinstance(data, str) else to_json(data)
-    lines = [f"event: {event}"] if event else []
-    lines += [f"data: {line}" for line in payload.splitlines() or [""]]
-    return "\n".join(lines) + "\n\n"
+def frame(data: Any, event: str | None = None) -> ServerSentEvent:
+    """One event; `data` is serialised to JSON unless it is already a str."""
+    return ServerSentEvent(data if isinstance(data, str) else to_json(data), event=event, sep="\n")
+
+
+def event_stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
+    return EventSourceResponse(events, ping=PING_SECONDS, sep="\n")

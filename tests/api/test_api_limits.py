@@ -116,7 +116,7 @@ def test_rate_limit_gives_429_with_retry_after(make_app):
     err = assert_error(r, 429)
     assert "CADRES_RATE_LIMIT_PER_MINUTE" in err["message"]
     retry = int(r.headers["Retry-After"])
-    assert 1 <= retry <= 20  # one token comes back every 60/3 = 20 s
+    assert 1 <= retry <= 60  # the oldest of the three leaves the one-minute window
     assert c.get("/v1/health").status_code == 200  # health is never limited
     assert_error(c.post("/v1/ask", json={"question": QUESTION}), 429)
 
@@ -139,15 +139,30 @@ def test_rate_limit_by_api_key(make_app):
     assert b.get("/v1/models", headers={"Authorization": "Bearer secret"}).status_code == 429
 
 
-def test_token_bucket_refills():
-    now = [0.0]
-    rl = RateLimiter(60, clock=lambda: now[0])  # one a second
-    assert all(rl.hit("c") == 0 for _ in range(60))
+def test_the_budget_comes_back_after_the_window():
+    """The moving window of `limits`, with a one-second window so the test can wait it out."""
+    rl = RateLimiter("2/second")
+    assert rl.hit("c") == 0 and rl.hit("c") == 0
     wait = rl.hit("c")
-    assert 0.9 < wait <= 1.0
-    now[0] += 1.0
+    assert 0 < wait <= 1.0
+    assert rl.hit("other") == 0  # each client has its own window
+    time.sleep(wait + 0.05)
     assert rl.hit("c") == 0
-    assert rl.hit("other") == 0
+
+
+def test_why_not_slowapi_middleware(make_app):
+    """Why RateLimiter counts with `limits` itself: slowapi's middleware looks a request's route up
+    in `app.routes`, where this FastAPI keeps included routers wrapped, so it finds none and lets
+    every request through. If this starts failing, slowapi can take over the limit."""
+    from slowapi import Limiter
+    from slowapi.middleware import SlowAPIASGIMiddleware
+    from slowapi.util import get_remote_address
+
+    app = make_app()
+    app.state.limiter = Limiter(key_func=get_remote_address, application_limits=["1/minute"])
+    app.add_middleware(SlowAPIASGIMiddleware)
+    c = TestClient(app)
+    assert [c.get("/v1/models").status_code for _ in range(3)] == [200, 200, 200]
 
 
 # ---------------------------------------------------------------- API key (401)
