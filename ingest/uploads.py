@@ -18,6 +18,7 @@ characters and refused `.markdown`; the other replaced, cut at 120 and took side
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from ingest.metadata import SIDECAR_SUFFIX as SIDECAR
+from rag.models import IngestReport
 
 MAX_NAME_CHARS = 120
 COPY_BLOCK = 1 << 20
@@ -169,3 +171,44 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(COPY_BLOCK), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def ingest_stored(stored: list[StoredUpload], settings, ingest=None) -> IngestReport:
+    """Ingest stored uploads by their own paths (never the uploads folder, so nothing else is
+    pruned), the one way both front ends do it.
+
+    A sidecar re-reads its document when that is stored already. A replacement that fails gets its
+    earlier version back, in the folder and in the store ("the earlier version is kept" is added to
+    its failure), so a bad upload never costs the document it meant to update. When the ingest
+    itself raises (a lock, an unreachable store), the files go back as they were and it re-raises.
+    `ingest` defaults to `ingest.pipeline.ingest_paths` (imported here, when needed).
+    """
+    if ingest is None:
+        from ingest.pipeline import ingest_paths as ingest
+    docs = [s.path for s in stored if s.kind == "document"]
+    for s in stored:
+        if s.kind == "sidecar" and (doc := s.path.with_name(s.path.name[: -len(SIDECAR)])).is_file():
+            docs.append(doc)
+    docs = list(dict.fromkeys(docs))
+    try:
+        report = ingest(docs, settings, progress=False) if docs else IngestReport()
+    except BaseException:
+        for s in stored:
+            s.rollback()
+        raise
+    bad = {Path(f.path).name for f in report.files_failed}
+    restored = []
+    for s in stored:
+        if s.kind == "document" and s.path.name in bad:
+            if s.rollback():
+                restored.append(s.path)
+        else:
+            s.commit()
+    if restored:
+        for f in report.files_failed:
+            if Path(f.path).name in {p.name for p in restored}:
+                f.error += "; the earlier version is kept"
+        # When the store refuses now too, the file is back and the next ingest takes it.
+        with contextlib.suppress(Exception):
+            report.warnings += ingest(restored, settings, progress=False).warnings
+    return report

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ingest.uploads import (
     SIDECAR,
-    StoredUpload,
     UploadRejected,
     document_types,
+    ingest_stored,
     kind_of,
     store_upload,
 )
@@ -60,8 +60,6 @@ def ingest_uploads(
 
     `progress(done, total, name)` is called before each file and once at the end.
     """
-    if ingest is None:
-        from ingest import ingest_paths as ingest
     files = sorted(files, key=lambda f: kind_of(f[0]) != "sidecar")  # metadata before its document
     summary = UploadSummary()
     total = len(files)
@@ -81,53 +79,30 @@ def _one(name: str, data: bytes, settings: Settings, ingest: Callable) -> Upload
         return UploadResult(name, False, str(e))
     except OSError as e:
         return UploadResult(name, False, f"{name}: could not be stored ({e.strerror or e})")
-    if up.kind == "sidecar":
-        return _sidecar(up, settings, ingest)
+    saved = up.path.name
     try:
-        report = ingest([up.path], settings, progress=False)
+        report = ingest_stored([up], settings, ingest)
     except Exception as e:  # IngestFatal (lock, store) or anything unexpected: reported, not raised
-        kept = _undo(up, settings, ingest)
-        return UploadResult(name, False, f"{name}: {e}{kept}", saved_as=up.path.name)
+        kept = "; the earlier version's file is kept" if up.status == "replaced" else ""
+        return UploadResult(name, False, f"{name}: {e}{kept}", saved_as=saved)
     if report.files_failed:
         reason = "; ".join(_strip_dir(f.error, up.path) for f in report.files_failed)
-        return UploadResult(name, False, reason + _undo(up, settings, ingest), saved_as=up.path.name)
-    up.commit()
+        if up.kind == "sidecar":
+            reason = f"{name}: metadata saved, but {reason}"
+        return UploadResult(name, False, reason, saved_as=saved)
+    if up.kind == "sidecar":
+        doc = up.path.name[: -len(SIDECAR)]
+        if not report.files_seen:
+            return UploadResult(name, True, f"{name}: metadata saved; it applies when {doc} is uploaded", saved_as=saved)
+        return UploadResult(name, True, f"{name}: metadata applied to {doc}", saved_as=saved)
     if up.status == "unchanged" or (report.files_unchanged and not (report.files_added or report.files_updated)):
-        return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=up.path.name)
+        return UploadResult(name, True, f"{name}: already in the corpus (unchanged)", saved_as=saved)
     n = report.chunks_added
     verb = "replaced the earlier version" if up.status == "replaced" else "added"
     added = f"{name}: {verb} ({n} chunk{'' if n == 1 else 's'})"
     if report.warnings:  # e.g. a guessed encoding or a scanned page too poor to read
         added += "; note: " + "; ".join(_strip_dir(w.warning, up.path) for w in report.warnings)
-    return UploadResult(name, True, added, saved_as=up.path.name, chunks=n)
-
-
-def _undo(up: StoredUpload, settings: Settings, ingest: Callable) -> str:
-    """Put the earlier version back (file and store) after a failed replacement."""
-    if not up.rollback():
-        return ""
-    try:
-        ingest([up.path], settings, progress=False)
-    except Exception:  # the store refuses now too: the file is back, the next ingest takes it
-        return "; the earlier version's file is kept"
-    return "; the earlier version is kept"
-
-
-def _sidecar(up: StoredUpload, settings: Settings, ingest: Callable) -> UploadResult:
-    """A metadata sidecar: saved, and its document re-read when that was uploaded already."""
-    up.commit()
-    doc = up.path.with_name(up.path.name[: -len(SIDECAR)])
-    docs = [doc] if doc.is_file() else []
-    if not docs:
-        return UploadResult(up.name, True, f"{up.name}: metadata saved; it applies when {doc.name} is uploaded", saved_as=up.path.name)
-    try:
-        report = ingest(docs, settings, progress=False)
-    except Exception as e:
-        return UploadResult(up.name, False, f"{up.name}: metadata saved, but {docs[0].name} was not re-read: {e}", saved_as=up.path.name)
-    if report.files_failed:
-        reason = "; ".join(_strip_dir(f.error, up.path) for f in report.files_failed)
-        return UploadResult(up.name, False, f"{up.name}: metadata saved, but {reason}", saved_as=up.path.name)
-    return UploadResult(up.name, True, f"{up.name}: metadata applied to {docs[0].name}", saved_as=up.path.name)
+    return UploadResult(name, True, added, saved_as=saved, chunks=n)
 
 
 def _strip_dir(message: str, path: Path) -> str:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from ingest.uploads import StoredUpload, UploadRejected, kind_of, store_upload
+from ingest.uploads import StoredUpload, UploadRejected, ingest_stored, kind_of, store_upload
 from rag.api.deps import settings_of, store_settings_of
 from rag.api.errors import ApiError, responses
 from rag.api.schemas import IngestOut, IngestPaths
@@ -52,35 +52,6 @@ def save_uploads(uploads: list[UploadFile], settings: Settings) -> tuple[list[St
         except OSError as e:
             failed.append(FileFailure(path=original, error=f"{original}: could not be stored ({e.strerror or e})"))
     return stored, failed
-
-
-def ingest_stored(stored: list[StoredUpload], settings: Settings) -> IngestReport:
-    """Ingest the stored documents; a replacement that fails gets its earlier version back, in the
-    folder and in the store, so a bad upload never costs the document it meant to update."""
-    from ingest.pipeline import ingest_paths
-
-    docs = list(dict.fromkeys(s.path for s in stored if s.kind == "document"))
-    try:
-        report = ingest_paths(docs, settings, progress=False) if docs else IngestReport()
-    except BaseException:  # the store was not written (a lock, an unreachable server): files back as they were
-        for s in stored:
-            s.rollback()
-        raise
-    bad = {Path(f.path).name for f in report.files_failed}
-    restored = []
-    for s in stored:
-        if s.kind == "document" and s.path.name in bad:
-            if s.rollback():
-                restored.append(s.path)
-        else:
-            s.commit()
-    if restored:
-        again = ingest_paths(restored, settings, progress=False)
-        for f in report.files_failed:
-            if Path(f.path) in restored:
-                f.error += "; the earlier version is kept"
-        report.warnings += again.warnings
-    return report
 
 
 def ingest_paths_of(paths: list[Path], settings: Settings) -> IngestReport:

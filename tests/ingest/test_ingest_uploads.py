@@ -13,6 +13,7 @@ from ingest.uploads import (
     UploadRejected,
     check_upload,
     document_types,
+    ingest_stored,
     kind_of,
     safe_filename,
     store_upload,
@@ -117,3 +118,55 @@ def test_store_does_not_write_through_symlinks(tmp_path):
     with pytest.raises(UploadRejected, match="link.md: unsafe file name"):
         store_upload("link.md", b"new content", up, 1)
     assert outside.read_bytes() == b"original"
+
+
+def _recording_ingest(calls, fail=()):
+    from rag.models import FileFailure, IngestReport
+
+    def ingest(paths, settings, progress=False):
+        calls.append(sorted(p.name for p in paths))
+        bad = [p for p in paths if p.read_bytes() in fail]
+        return IngestReport(
+            files_seen=len(paths),
+            files_added=len(paths) - len(bad),
+            files_failed=[FileFailure(path=str(p), error=f"{p.name}: unreadable") for p in bad],
+        )
+
+    return ingest
+
+
+def test_ingest_stored_rereads_a_document_for_its_sidecar(tmp_path):
+    """Both front ends: a sidecar uploaded alone re-reads its document when that is stored."""
+    calls = []
+    doc = store_upload("kestrel.md", b"# Kestrel\n\nText.", tmp_path, 1)
+    assert ingest_stored([doc], None, _recording_ingest(calls)).files_added == 1
+    side = store_upload("kestrel.md.meta.yaml", b"title: Kestrels\n", tmp_path, 1)
+    ingest_stored([side], None, _recording_ingest(calls))
+    lone = store_upload("owl.md.meta.yaml", b"title: Owls\n", tmp_path, 1)
+    assert ingest_stored([lone], None, _recording_ingest(calls)).files_seen == 0
+    assert calls == [["kestrel.md"], ["kestrel.md"]]
+
+
+def test_ingest_stored_puts_a_failed_replacement_back(tmp_path):
+    calls = []
+    ingest_stored([store_upload("a.md", b"good one", tmp_path, 1)], None, _recording_ingest(calls))
+    new = store_upload("a.md", b"bad one", tmp_path, 1)
+    other = store_upload("b.md", b"fine", tmp_path, 1)
+    report = ingest_stored([new, other], None, _recording_ingest(calls, fail={b"bad one"}))
+    assert report.files_failed[0].error == "a.md: unreadable; the earlier version is kept"
+    assert (tmp_path / "a.md").read_bytes() == b"good one" and (tmp_path / "b.md").is_file()
+    assert calls[-1] == ["a.md"]  # the earlier version read again
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]  # nothing kept aside
+
+
+def test_ingest_stored_restores_the_files_when_the_ingest_raises(tmp_path):
+    ingest_stored([store_upload("a.md", b"v1", tmp_path, 1)], None, _recording_ingest([]))
+    new, fresh = store_upload("a.md", b"v2", tmp_path, 1), store_upload("c.md", b"new", tmp_path, 1)
+
+    def locked(paths, settings, progress=False):
+        raise RuntimeError("the store is locked")
+
+    with pytest.raises(RuntimeError):
+        ingest_stored([new, fresh], None, locked)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md"]
+    assert (tmp_path / "a.md").read_bytes() == b"v1"
