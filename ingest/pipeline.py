@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -27,7 +28,7 @@ from rag.chunk_schema import chunk_metadata
 from rag.embedding import Embedder, get_embedder
 from rag.models import DocumentMeta, FileFailure, FileWarning, IngestReport
 from rag.settings import Settings, get_settings
-from rag.store import Store, StoreError, batched
+from rag.store import ChunkRecord, FileEntry, SentenceRecord, Store, StoreError
 
 PIPELINE_VERSION = "5"  # bump when cleaning or chunking changes, so every file is redone
 
@@ -116,26 +117,15 @@ def _file_digest(path: Path, settings: Settings) -> str:
     )
 
 
-def _delete_source(store: Store, key: str) -> int:
-    chunks = store.chunks()
-    old = store.ids_where(chunks, {"source": key})
-    for batch in batched(old, 5000):
-        chunks.delete(ids=batch)
-    store.sentences().delete(where={"source": key})
-    return len(old)
-
-
-def _manifest_row(p: Prepared, **row) -> dict:
+def _manifest_entry(p: Prepared, **fields) -> FileEntry:
     """A file's manifest entry: its document, plus the state of its write (see _mark_writing)."""
-    return {"doc_id": p.meta.doc_id, "meta": p.meta.model_dump_json(), **row}
+    return FileEntry(doc_id=p.meta.doc_id, meta=p.meta.model_dump_json(), **fields)
 
 
 def _mark_writing(store: Store, p: Prepared) -> None:
     """Intent first: a run killed from here on leaves an entry that says "writing", so the next run
     knows these chunks are partial (see _Run.reconcile)."""
-    store.files().upsert(
-        ids=[p.key], embeddings=[[0.0]], metadatas=[_manifest_row(p, content_hash="", n_chunks=0, state="writing")]
-    )
+    store.put_file(p.key, _manifest_entry(p, state="writing"))
 
 
 def _embed(embedder: Embedder, p: Prepared, pooled: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -151,31 +141,23 @@ def _embed(embedder: Embedder, p: Prepared, pooled: bool) -> tuple[np.ndarray, n
     return vecs, (np.vstack(parts) if parts else np.zeros((0, vecs.shape[1]), dtype=np.float32))
 
 
-def _write(store: Store, embedder: Embedder, p: Prepared, max_batch: int, pooled: bool = True) -> None:
-    col, sents = store.chunks(), store.sentences()
+def _write(store: Store, embedder: Embedder, p: Prepared, pooled: bool = True) -> None:
     vecs, s_vecs = _embed(embedder, p, pooled)
-    rows = list(range(len(p.chunks)))
-    for b in batched(rows, max_batch):
-        col.upsert(
-            ids=[p.chunks[i].chunk_id for i in b],
-            embeddings=vecs[b],
-            documents=[p.chunks[i].text for i in b],
-            metadatas=[_chunk_metadata(p.meta, p.key, p.chunks[i], p.digest, p.ocr) for i in b],
-        )
-    s_ids, s_texts, s_meta = [], [], []
-    for c in p.chunks:
-        for j, s in enumerate(c.sentences):
-            s_ids.append(f"{c.chunk_id}::s{j:03d}")
-            s_texts.append(s.text)
-            s_meta.append({"chunk_id": c.chunk_id, "doc_id": p.meta.doc_id, "source": p.key, "start": s.start, "end": s.end})
-    for b in batched(list(range(len(s_ids))), max_batch):
-        sents.upsert(
-            ids=[s_ids[i] for i in b], embeddings=s_vecs[b], documents=[s_texts[i] for i in b], metadatas=[s_meta[i] for i in b]
-        )
-    row = _manifest_row(
-        p, content_hash=p.digest, n_chunks=len(p.chunks), n_sentences=len(s_ids), state="done", ingested_at=time.time()
+    store.write_chunks(
+        [
+            ChunkRecord(c.chunk_id, c.text, _chunk_metadata(p.meta, p.key, c, p.digest, p.ocr), vecs[i])
+            for i, c in enumerate(p.chunks)
+        ]
     )
-    store.files().upsert(ids=[p.key], embeddings=[[0.0]], metadatas=[row])
+    sentences = [
+        SentenceRecord(c.chunk_id, s.text, s.start, s.end, vec, doc_id=p.meta.doc_id, source=p.key)
+        for (c, s), vec in zip(((c, s) for c in p.chunks for s in c.sentences), s_vecs, strict=True)
+    ]
+    store.write_sentences(sentences)
+    entry = _manifest_entry(
+        p, content_hash=p.digest, n_chunks=len(p.chunks), n_sentences=len(sentences), ingested_at=time.time()
+    )
+    store.put_file(p.key, entry)
 
 
 def ingest_paths(
@@ -238,7 +220,7 @@ class _Run:
         self.store = store
         self.report = report
         self.manifest = store.manifest()
-        self.owners = {m.get("doc_id"): k for k, m in self.manifest.items()}
+        self.owners = {m.doc_id: k for k, m in self.manifest.items()}
         self.dirty = False
 
     def touch(self) -> None:
@@ -250,11 +232,11 @@ class _Run:
     def remove(self, key: str) -> int:
         """A source's chunks, sentences and manifest entry, gone; returns its chunk count."""
         self.touch()
-        n = _delete_source(self.store, key)
-        self.store.files().delete(ids=[key])
+        n = self.store.delete_source(key)
+        self.store.delete_file(key)
         gone = self.manifest.pop(key, None)
-        if gone and self.owners.get(gone.get("doc_id")) == key:
-            del self.owners[gone.get("doc_id")]
+        if gone and self.owners.get(gone.doc_id) == key:
+            del self.owners[gone.doc_id]
         self.report.chunks_removed += n
         return n
 
@@ -264,7 +246,7 @@ class _Run:
         return self.remove(key)
 
     def written(self, key: str, doc_id: str, digest: str) -> None:
-        self.manifest[key] = {"doc_id": doc_id, "content_hash": digest}
+        self.manifest[key] = FileEntry(doc_id=doc_id, content_hash=digest)
         self.owners[doc_id] = key
 
     def reconcile(self) -> None:
@@ -276,31 +258,22 @@ class _Run:
         chunk's metadata, so it runs only when the counts disagree.
         """
         for key, m in list(self.manifest.items()):
-            if m.get("state") == "writing":
+            if m.state == "writing":
                 n = self.remove(key)
                 self.report.warnings.append(
                     FileWarning(path=key, warning=f"an earlier ingest stopped while writing this file; its {n} partial chunks were removed")
                 )
         known = set(self.manifest)
-        chunks, sents = self.store.chunks(), self.store.sentences()
-        if chunks.count() != sum(int(m.get("n_chunks", 0)) for m in self.manifest.values()):
-            self._sweep(chunks, known, "chunks")
-        n_sent = [m.get("n_sentences") for m in self.manifest.values()]
-        if None in n_sent or sents.count() != sum(n_sent):
-            self._sweep(sents, known, "sentences")
+        if self.store.row_count("chunks") != sum(m.n_chunks for m in self.manifest.values()):
+            self._sweep("chunks", known)
+        n_sent = [m.n_sentences for m in self.manifest.values()]
+        if None in n_sent or self.store.row_count("sentences") != sum(n_sent):
+            self._sweep("sentences", known)
 
-    def _sweep(self, col, known: set[str], what: str) -> None:
-        orphans: dict[str, list[str]] = {}
-        total, offset, page = col.count(), 0, 5000
-        while offset < total:
-            for i, src in self.store.sources_page(col, page, offset):
-                if src not in known:
-                    orphans.setdefault(str(src), []).append(i)
-            offset += page
-        for src, ids in orphans.items():
+    def _sweep(self, what: Literal["chunks", "sentences"], known: set[str]) -> None:
+        for src, ids in self.store.orphans(what, known).items():
             self.touch()
-            for b in batched(ids, 5000):
-                col.delete(ids=b)
+            self.store.delete_rows(what, ids)
             if what == "chunks":
                 self.report.chunks_removed += len(ids)
             self.report.warnings.append(
@@ -317,7 +290,6 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     if rebuild:
         store.drop()
     store.chunks(create=True, for_write=True)
-    max_batch = max(1, min(1000, store.client.get_max_batch_size()))
     report = IngestReport()
     run = _Run(store, report)
     run.reconcile()
@@ -335,7 +307,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     gone_by_hash: dict[str, list[str]] = {}
     for key, m in run.manifest.items():
         if key not in seen and _gone(key):
-            gone_by_hash.setdefault(str(m.get("content_hash")), []).append(key)
+            gone_by_hash.setdefault(m.content_hash, []).append(key)
     show = sys.stderr.isatty() if progress is None else progress
     sizes = [_size(f.path) for f in found.files]
     # Progress in bytes, so the ETA weighs a 300-page PDF above a note; files and chunks ride along.
@@ -354,7 +326,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                     f"{f.path.name}: over the size cap ({size / 2**20:.3g} MB > {settings.max_file_mb:g} MB)"
                 )
             digest = _file_digest(f.path, settings)
-            if prev and prev.get("content_hash") == digest:
+            if prev and prev.content_hash == digest:
                 report.files_unchanged += 1
                 bar.total -= sizes[i]  # skipped at once: not part of the work the ETA predicts
                 sizes[i] = 0
@@ -373,8 +345,8 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
                     run.retire(old)
             run.touch()
             _mark_writing(store, prepared)
-            report.chunks_removed += _delete_source(store, f.key)
-            _write(store, embedder, prepared, max_batch, settings.sentence_vectors == "pooled")
+            report.chunks_removed += store.delete_source(f.key)
+            _write(store, embedder, prepared, settings.sentence_vectors == "pooled")
             run.written(f.key, prepared.meta.doc_id, digest)
             report.chunks_added += len(prepared.chunks)
             report.warnings.extend(FileWarning(path=str(f.path), warning=w) for w in prepared.warnings)

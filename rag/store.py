@@ -3,11 +3,15 @@
 Three collections share one name prefix: chunks (what is retrieved), sentences (what the extractive
 answerer quotes, embedded at ingest so a query never has to encode them) and files (the manifest that
 makes ingest incremental). All shared state lives in Chroma, so replicas on a Chroma server agree.
+
+This is the only module that speaks Chroma: reads come back as ChunkRecord, SentenceRecord and
+FileEntry, and writes go in as the same records (write_chunks, write_sentences, put_file).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import json
@@ -16,8 +20,9 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -254,6 +259,39 @@ class SentenceRecord:
     start: int
     end: int
     vector: np.ndarray
+    doc_id: str = ""  # written with the sentence, so a source's sentences can be deleted by filter
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file in the manifest (the files collection): the document it holds, the hash of what
+    was read, and whether its write finished ("writing" is recorded first, so a killed run is seen)."""
+
+    doc_id: str
+    content_hash: str = ""
+    n_chunks: int = 0
+    n_sentences: int | None = None  # None: written before sentences were counted
+    state: Literal["writing", "done"] = "done"
+    ingested_at: float | None = None
+    meta: str = "{}"  # the DocumentMeta, as JSON
+
+    def row(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_row(cls, m: dict[str, Any] | None) -> FileEntry:
+        m = m or {}
+        n_sent = m.get("n_sentences")
+        return cls(
+            doc_id=str(m.get("doc_id", "")),
+            content_hash=str(m.get("content_hash", "")),
+            n_chunks=int(m.get("n_chunks", 0)),
+            n_sentences=None if n_sent is None else int(n_sent),
+            state="writing" if m.get("state") == "writing" else "done",
+            ingested_at=m.get("ingested_at"),
+            meta=str(m.get("meta", "{}")),
+        )
 
 
 def _chunk_rows(ids: list, docs: list | None, metas: list | None, embs: list | None) -> list[ChunkRecord]:
@@ -394,14 +432,6 @@ class Store:
     def chunk_texts(self, ids: list[str]) -> dict[str, str]:
         return {r.chunk_id: r.text for r in self.get_chunks(list(dict.fromkeys(ids)), vectors=False)} if ids else {}
 
-    def ids_where(self, collection, where: dict) -> list[str]:
-        return list(collection.get(where=where, include=[])["ids"])
-
-    def sources_page(self, collection, limit: int, offset: int) -> list[tuple[str, str | None]]:
-        """(row id, source) of one page of a collection, for sweeping rows no manifest entry owns."""
-        got = collection.get(include=["metadatas"], limit=limit, offset=offset)
-        return [(i, (m or {}).get("source")) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)]
-
     def sentences_of(self, chunk_ids: list[str]) -> list[SentenceRecord]:
         """The stored sentences of these chunks, with their vectors."""
         if not chunk_ids:
@@ -414,6 +444,78 @@ class Store:
             for t, m, v in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True)
             if t is not None and m is not None and v is not None
         ]
+
+    # ------------------------------------------------------------ typed writes
+    @functools.cached_property
+    def max_batch(self) -> int:
+        return max(1, min(1000, self.client.get_max_batch_size()))
+
+    def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
+        """Upsert chunks with their vectors (metadata as made by rag.chunk_schema)."""
+        col = self.chunks()
+        for b in batched(list(records), self.max_batch):
+            col.upsert(
+                ids=[r.chunk_id for r in b],
+                embeddings=np.vstack([r.vector for r in b]),
+                documents=[r.text for r in b],
+                metadatas=[r.metadata for r in b],
+            )
+
+    def write_sentences(self, records: Sequence[SentenceRecord]) -> None:
+        """Upsert sentences; ids are `<chunk id>::s<nnn>`, numbered in order within each chunk."""
+        col, seen = self.sentences(), {}
+        ids = []
+        for r in records:
+            j = seen[r.chunk_id] = seen.get(r.chunk_id, -1) + 1
+            ids.append(f"{r.chunk_id}::s{j:03d}")
+        rows = list(zip(ids, records, strict=True))
+        for b in batched(rows, self.max_batch):
+            col.upsert(
+                ids=[i for i, _ in b],
+                embeddings=np.vstack([r.vector for _, r in b]),
+                documents=[r.text for _, r in b],
+                metadatas=[
+                    {"chunk_id": r.chunk_id, "doc_id": r.doc_id, "source": r.source, "start": r.start, "end": r.end}
+                    for _, r in b
+                ],
+            )
+
+    def delete_source(self, source: str) -> int:
+        """A source's chunks and sentences (not its manifest entry); returns the chunks removed."""
+        col = self.chunks()
+        old = list(col.get(where={"source": source}, include=[])["ids"])
+        for b in batched(old, 5000):
+            col.delete(ids=b)
+        self.sentences().delete(where={"source": source})
+        return len(old)
+
+    def put_file(self, source: str, entry: FileEntry) -> None:
+        self.files().upsert(ids=[source], embeddings=[[0.0]], metadatas=[entry.row()])
+
+    def delete_file(self, source: str) -> None:
+        self.files().delete(ids=[source])
+
+    def row_count(self, what: Literal["chunks", "sentences"]) -> int:
+        return (self.chunks() if what == "chunks" else self.sentences()).count()
+
+    def orphans(self, what: Literal["chunks", "sentences"], known: set[str]) -> dict[str, list[str]]:
+        """Row ids by source, for rows whose source is not in `known` (read page by page)."""
+        col = self.chunks() if what == "chunks" else self.sentences()
+        out: dict[str, list[str]] = {}
+        total, offset, page = col.count(), 0, 5000
+        while offset < total:
+            got = col.get(include=["metadatas"], limit=page, offset=offset)
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False):
+                src = (m or {}).get("source")
+                if src not in known:
+                    out.setdefault(str(src), []).append(i)
+            offset += page
+        return out
+
+    def delete_rows(self, what: Literal["chunks", "sentences"], ids: list[str]) -> None:
+        col = self.chunks() if what == "chunks" else self.sentences()
+        for b in batched(ids, 5000):
+            col.delete(ids=b)
 
     def files(self):
         client = self.client
@@ -458,19 +560,19 @@ class Store:
         meta = self._chunks_meta()
         return None if meta is None else meta.get("updated")
 
-    def manifest(self) -> dict[str, dict]:
-        """source -> {content_hash, doc_id, n_chunks, meta}."""
+    def manifest(self) -> dict[str, FileEntry]:
+        """source -> its FileEntry."""
         got = self.files().get(include=["metadatas"])
-        return {i: m for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
+        return {i: FileEntry.from_row(m) for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
 
     def documents(self) -> list[dict]:
         """Ingested documents; one still being written (its entry says so) is not listed yet."""
         out = []
-        for source, m in sorted(self.manifest().items(), key=lambda kv: kv[1].get("doc_id", "")):
-            if m.get("state") == "writing":
+        for source, m in sorted(self.manifest().items(), key=lambda kv: kv[1].doc_id):
+            if m.state == "writing":
                 continue
-            meta = json.loads(m.get("meta", "{}"))
-            out.append({**meta, "source": source, "chunks": m.get("n_chunks", 0), "ingested_at": m.get("ingested_at")})
+            meta = json.loads(m.meta or "{}")
+            out.append({**meta, "source": source, "chunks": m.n_chunks, "ingested_at": m.ingested_at})
         return out
 
     def count(self) -> int:

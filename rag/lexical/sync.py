@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from rag.chunk_schema import authors_of
 from rag.lexical.index import LexicalIndex
+from rag.store import FileEntry
 
 log = logging.getLogger("rag.lexical")
 LEXICAL_VERSION = "5"  # bump when the analyzer or the schema changes: saved indexes are rebuilt
@@ -74,13 +75,14 @@ def _fresh(directory: Path) -> LexicalIndex:
 
 
 # ---------------------------------------------------------------- sync
-def _fetch_groups(keys: list[str], manifest: dict[str, dict]) -> list[list[str]]:
+def _fetch_groups(keys: list[str], manifest: dict[str, FileEntry]) -> list[list[str]]:
     """Sources grouped so that one group's chunks fit one page: offset paging in Chroma's SQLite
     rescans the skipped rows, so deep offsets over a large $in filter would cost quadratic time."""
     groups: list[list[str]] = []
     size = 0
     for k in keys:
-        n = int(manifest.get(k, {}).get("n_chunks") or 1)
+        n = manifest[k].n_chunks if k in manifest else 1
+        n = n or 1
         if groups and size + n <= FETCH_PAGE and len(groups[-1]) < SOURCES_PER_FETCH:
             groups[-1].append(k)
             size += n
@@ -95,7 +97,7 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
     generation = store.generation()  # read first: a change during the sync shows as a newer stamp
     col = store.chunks()
     manifest = store.manifest()
-    wanted = {k: str(m.get("content_hash", "")) for k, m in manifest.items()}
+    wanted = {k: m.content_hash for k, m in manifest.items()}
     with index.write_lock:
         writer = index.writer()
         try:
@@ -126,7 +128,7 @@ def sync(index: LexicalIndex, store) -> dict[str, int]:
     return {"added": added, "removed": removed}
 
 
-def _add(writer, store, col, keys: list[str], manifest: dict, wanted: dict[str, str]) -> int:
+def _add(writer, store, col, keys: list[str], manifest: dict[str, FileEntry], wanted: dict[str, str]) -> int:
     added = 0
     for group in _fetch_groups(keys, manifest):
         where = {"source": {"$in": group}} if len(group) > 1 else {"source": group[0]}

@@ -256,7 +256,7 @@ def snapshot(settings) -> dict:
         "chunks": chunks,
         "sentences": {i: (d, m) for i, (d, m) in sents.items()},
         "files": {
-            k: (m["content_hash"], m["doc_id"], m["n_chunks"]) for k, m in store.manifest().items()
+            k: (m.content_hash, m.doc_id, m.n_chunks) for k, m in store.manifest().items()
         },
         "count": store.count(),
     }

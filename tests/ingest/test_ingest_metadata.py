@@ -172,9 +172,9 @@ def test_file_name_defaults_on_chunks(formats_corpus):
 def test_manifest_keeps_full_metadata(formats_corpus):
     manifest = open_store(formats_corpus.settings).manifest()
     key = formats_corpus.path("front.md").resolve().as_posix()
-    meta = DocumentMeta.model_validate(json.loads(manifest[key]["meta"]))
+    meta = DocumentMeta.model_validate(json.loads(manifest[key].meta))
     assert meta.themes == ["repatriation", "memory"]
-    assert meta.doc_id == manifest[key]["doc_id"] == "sato-memoirs-1953"
+    assert meta.doc_id == manifest[key].doc_id == "sato-memoirs-1953"
 
 
 def test_sidecar_files_are_not_documents(formats_corpus):

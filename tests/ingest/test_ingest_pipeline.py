@@ -70,7 +70,7 @@ def test_second_run_changes_nothing_and_embeds_nothing(tmp_path, make_settings, 
     assert sum(encode_calls) > 0
     store = open_store(settings)
     before, generation = snapshot(settings), store.generation()
-    stamps = {k: m["ingested_at"] for k, m in store.manifest().items()}
+    stamps = {k: m.ingested_at for k, m in store.manifest().items()}
     encode_calls.clear()
 
     again = ingest_paths([root], settings, progress=False)
@@ -80,7 +80,7 @@ def test_second_run_changes_nothing_and_embeds_nothing(tmp_path, make_settings, 
     assert again.chunks_total == first.chunks_total
     assert encode_calls == [], "nothing may be re-embedded"
     assert store.generation() == generation
-    assert {k: m["ingested_at"] for k, m in store.manifest().items()} == stamps
+    assert {k: m.ingested_at for k, m in store.manifest().items()} == stamps
     assert snapshot(settings) == before
 
 

@@ -125,8 +125,10 @@ def test_an_older_layout_is_cleared(corpus):
 
 def test_fetch_groups_keep_each_request_within_one_page():
     from rag.lexical.sync import FETCH_PAGE, _fetch_groups
+    from rag.store import FileEntry
 
-    manifest = {"a": {"n_chunks": FETCH_PAGE - 10}, "b": {"n_chunks": 10}, "c": {"n_chunks": 3 * FETCH_PAGE}, "d": {}}
+    sizes = {"a": FETCH_PAGE - 10, "b": 10, "c": 3 * FETCH_PAGE, "d": 0}
+    manifest = {k: FileEntry(doc_id=k, n_chunks=n) for k, n in sizes.items()}
     groups = _fetch_groups(list(manifest), manifest)
     assert groups == [["a", "b"], ["c"], ["d"]]
     assert sorted(k for g in groups for k in g) == sorted(manifest)
