@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from rag.safety import plain_text
 
-if TYPE_CHECKING:
-    from rag.models import Citation, DocumentMeta
+
+class Cited(Protocol):
+    """What a reference is made from: a Citation or a DocumentMeta of rag.models, or anything with
+    their fields (read by name, so this module needs nothing from rag.models: models imports it)."""
+
+    doc_id: str
+    authors: list[str]
+    title: str
+    year: int | None
 
 Style = Literal["markdown", "plain"]
 
@@ -227,7 +234,7 @@ def _field(c: Any, key: str) -> Any:
 
 
 def reference(
-    c: Citation | DocumentMeta | Mapping[str, Any], style: Style = "markdown", *, with_url: bool = True
+    c: Cited | Mapping[str, Any], style: Style = "markdown", *, with_url: bool = True
 ) -> str:
     """The full Chicago author-date reference-list entry for one source.
 
@@ -294,12 +301,12 @@ def reference(
     return entry
 
 
-def bibliography_entry(c: Citation | Mapping[str, Any]) -> str:
+def bibliography_entry(c: Cited | Mapping[str, Any]) -> str:
     """One Chicago author-date reference-list entry (Markdown)."""
     return reference(c, "markdown")
 
 
-def bibliography(citations: Iterable[Citation], style: Style = "markdown") -> list[str]:
+def bibliography(citations: Iterable[Cited], style: Style = "markdown") -> list[str]:
     """Sorted, de-duplicated reference list (one entry per document)."""
     seen: dict[str, str] = {}
     for c in citations:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sys
 import threading
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.model_id import model_fingerprint
 from rag.store import StoreError
 
 if TYPE_CHECKING:
@@ -69,23 +69,6 @@ def check_model_path(name_or_path: str) -> None:
         raise ModelNotFound(name_or_path)
     if not _in_hub_cache(name_or_path):
         raise ModelNotFound(name_or_path, "no such folder, and not in the Hugging Face cache; the service runs offline")
-
-
-def model_fingerprint(name_or_path: str) -> str:
-    """A stable identity for a model, independent of where its folder lies (venvs differ)."""
-    p = Path(name_or_path)
-    if not p.is_dir():
-        return name_or_path
-    h = hashlib.sha256()
-    for fname in ("config.json", "modules.json", "tokenizer.json", "vocab.txt"):
-        f = p / fname
-        if f.exists():
-            h.update(f.read_bytes())
-    for fname in ("model.safetensors", "pytorch_model.bin"):
-        f = p / fname
-        if f.exists():
-            h.update(str(f.stat().st_size).encode())
-    return f"{p.name}:{h.hexdigest()[:16]}"
 
 
 def _import_sentence_transformer() -> type[SentenceTransformer]:

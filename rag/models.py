@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from rag.citing import author_date
+
 
 class DocumentMeta(BaseModel):
     """Bibliographic record of one source, carried on every chunk for citations."""
@@ -56,8 +58,6 @@ class Citation(BaseModel):
     @property
     def label(self) -> str:
         """Author-date label such as "King and Muminov 2022, p. 203"."""
-        from rag.citing import author_date
-
         return author_date(self.authors, self.year, self.page, self.title)
 
 

@@ -228,7 +228,7 @@ class OnnxEncoder:
 
 def main(argv: list[str] | None = None) -> int:
     """Export the configured model ahead of time (install step): prints the file's path."""
-    from rag.embedding import model_fingerprint
+    from rag.model_id import model_fingerprint
     from rag.settings import get_settings
 
     s = get_settings()
