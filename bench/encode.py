@@ -56,6 +56,7 @@ class Backend:
 def chunk_texts(settings) -> tuple[list[str], list[str], list[str], list[tuple[list[str], list[str]]]]:
     """(embedded texts, stored chunk texts, sentence texts, per-file (embedded chunks, sentences)) of the docs store."""
     from ingest.pipeline import embed_text
+    from rag.chunk_schema import sentence_spans_of
     from rag.embedding import get_embedder
     from rag.models import DocumentMeta
     from rag.store import Store
@@ -65,13 +66,14 @@ def chunk_texts(settings) -> tuple[list[str], list[str], list[str], list[tuple[l
     got = store.chunks().get(include=["documents", "metadatas"])
     rows = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
     embedded = [embed_text(DocumentMeta(doc_id=m.get("doc_id", ""), title=m.get("title", "")), d) for _, d, m in rows]
-    sents = store.sentences().get(include=["documents", "metadatas"])
     per_file: dict[str, tuple[list[str], list[str]]] = {}
-    for (_, _d, m), e in zip(rows, embedded, strict=True):
+    sentences = []
+    for (_, d, m), e in zip(rows, embedded, strict=True):
+        mine = [d[a:b] for a, b in sentence_spans_of(m)]
         per_file.setdefault(m.get("source", ""), ([], []))[0].append(e)
-    for d, m in zip(sents["documents"], sents["metadatas"], strict=True):
-        per_file.setdefault(m.get("source", ""), ([], []))[1].append(d)
-    return embedded, [d for _, d, _ in rows], list(sents["documents"]), list(per_file.values())
+        per_file[m.get("source", "")][1].extend(mine)
+        sentences += mine
+    return embedded, [d for _, d, _ in rows], sentences, list(per_file.values())
 
 
 # ---------------------------------------------------------------- backends

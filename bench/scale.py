@@ -114,26 +114,22 @@ def dir_mb(path: Path) -> float:
     return round(total / 1e6, 1)
 
 
-def corpus_rows(src) -> tuple[dict, dict, dict]:
-    """The docs store's three collections, chunks sorted by id (the distractor vocabulary depends on it)."""
+def corpus_rows(src) -> tuple[dict, dict]:
+    """The docs store's chunks (sorted by id: the distractor vocabulary depends on it; each carries
+    its sentence vectors in its metadata) and its manifest."""
     got = src.chunks().get(include=["documents", "metadatas", "embeddings"])
     order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
     chunks = {k: [got[k][i] for i in order] for k in ("ids", "documents", "metadatas", "embeddings")}
-    sents = src.sentences().get(include=["documents", "metadatas", "embeddings"])
     files = src.files().get(include=["metadatas"])
-    return chunks, sents, files
+    return chunks, files
 
 
 def copy_corpus(rows, dst) -> None:
     """The docs store's collections copied into dst, vectors included: nothing is re-embedded."""
-    chunks, s, f = rows
+    chunks, f = rows
     dst.chunks(create=True, for_write=True).add(
         ids=chunks["ids"], embeddings=chunks["embeddings"], documents=chunks["documents"], metadatas=chunks["metadatas"]
     )
-    sents = dst.sentences()
-    for i in range(0, len(s["ids"]), 2000):
-        sl = slice(i, i + 2000)
-        sents.add(ids=s["ids"][sl], embeddings=s["embeddings"][sl], documents=s["documents"][sl], metadatas=s["metadatas"][sl])
     if f["ids"]:
         dst.files().add(ids=f["ids"], embeddings=[[0.0]] * len(f["ids"]), metadatas=f["metadatas"])
 

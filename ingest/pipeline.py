@@ -12,7 +12,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -28,9 +27,9 @@ from rag.chunk_schema import chunk_metadata
 from rag.embedding import Embedder, get_embedder
 from rag.models import DocumentMeta, FileFailure, FileWarning, IngestReport
 from rag.settings import Settings, get_settings
-from rag.store import ChunkRecord, FileEntry, SentenceRecord, Store, StoreError
+from rag.store import ChunkRecord, FileEntry, Store, StoreError
 
-PIPELINE_VERSION = "5"  # bump when cleaning or chunking changes, so every file is redone
+PIPELINE_VERSION = "6"  # bump when cleaning, chunking or what a chunk stores changes: every file is redone
 
 
 class IngestFatal(RuntimeError):
@@ -57,11 +56,14 @@ def _title_prefix(meta: DocumentMeta) -> str:
     return " ".join(meta.title.split()[:14])
 
 
-def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float]) -> dict:
+def _chunk_metadata(
+    meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float], sentence_vectors: np.ndarray
+) -> dict:
     return chunk_metadata(
         meta, key, index=c.index, start=c.start, end=c.end, tokens=c.tokens,
         sentence_spans=[(s.start, s.end) for s in c.sentences], content_hash=digest,
         page=c.page, ocr_confidence=ocr.get(c.page) if c.page is not None else None,
+        sentence_vectors=sentence_vectors,
     )
 
 
@@ -143,19 +145,15 @@ def _embed(embedder: Embedder, p: Prepared, pooled: bool) -> tuple[np.ndarray, n
 
 def _write(store: Store, embedder: Embedder, p: Prepared, pooled: bool = True) -> None:
     vecs, s_vecs = _embed(embedder, p, pooled)
-    store.write_chunks(
-        [
-            ChunkRecord(c.chunk_id, c.text, _chunk_metadata(p.meta, p.key, c, p.digest, p.ocr), vecs[i])
-            for i, c in enumerate(p.chunks)
-        ]
-    )
-    sentences = [
-        SentenceRecord(c.chunk_id, s.text, s.start, s.end, vec, doc_id=p.meta.doc_id, source=p.key)
-        for (c, s), vec in zip(((c, s) for c in p.chunks for s in c.sentences), s_vecs, strict=True)
-    ]
-    store.write_sentences(sentences)
+    records, at = [], 0
+    for i, c in enumerate(p.chunks):
+        n = len(c.sentences)
+        meta = _chunk_metadata(p.meta, p.key, c, p.digest, p.ocr, s_vecs[at : at + n])
+        records.append(ChunkRecord(c.chunk_id, c.text, meta, vecs[i]))
+        at += n
+    store.write_chunks(records)
     entry = _manifest_entry(
-        p, content_hash=p.digest, n_chunks=len(p.chunks), n_sentences=len(sentences), ingested_at=time.time()
+        p, content_hash=p.digest, n_chunks=len(p.chunks), n_sentences=at, ingested_at=time.time()
     )
     store.put_file(p.key, entry)
 
@@ -253,7 +251,7 @@ class _Run:
         """Make the store agree with the manifest before anything else is written.
 
         A file whose entry still says "writing" was cut short by a killed run: its partial chunks go
-        (the file is redone if this run lists it). Chunks or sentences whose source has no entry at
+        (the file is redone if this run lists it). Chunks whose source has no entry at
         all (left by a run killed before intent was recorded) are swept; the sweep reads every
         chunk's metadata, so it runs only when the counts disagree.
         """
@@ -263,21 +261,16 @@ class _Run:
                 self.report.warnings.append(
                     FileWarning(path=key, warning=f"an earlier ingest stopped while writing this file; its {n} partial chunks were removed")
                 )
-        known = set(self.manifest)
-        if self.store.row_count("chunks") != sum(m.n_chunks for m in self.manifest.values()):
-            self._sweep("chunks", known)
-        n_sent = [m.n_sentences for m in self.manifest.values()]
-        if None in n_sent or self.store.row_count("sentences") != sum(n_sent):
-            self._sweep("sentences", known)
+        if self.store.count() != sum(m.n_chunks for m in self.manifest.values()):
+            self._sweep(set(self.manifest))
 
-    def _sweep(self, what: Literal["chunks", "sentences"], known: set[str]) -> None:
-        for src, ids in self.store.orphans(what, known).items():
+    def _sweep(self, known: set[str]) -> None:
+        for src, ids in self.store.orphans(known).items():
             self.touch()
-            self.store.delete_rows(what, ids)
-            if what == "chunks":
-                self.report.chunks_removed += len(ids)
+            self.store.delete_chunk_ids(ids)
+            self.report.chunks_removed += len(ids)
             self.report.warnings.append(
-                FileWarning(path=src, warning=f"removed {len(ids)} {what} left by an interrupted ingest (no manifest entry)")
+                FileWarning(path=src, warning=f"removed {len(ids)} chunks left by an interrupted ingest (no manifest entry)")
             )
 
 
@@ -290,6 +283,7 @@ def _run(paths: list[Path], settings: Settings, rebuild: bool, progress: bool | 
     if rebuild:
         store.drop()
     store.chunks(create=True, for_write=True)
+    store.drop_legacy_sentences()
     report = IngestReport()
     run = _Run(store, report)
     run.reconcile()

@@ -144,7 +144,8 @@ class Assistant:
         """Scored sentences, signals and verdict for a retrieval; shared by both answerers."""
         from rag.answering.answer import gather
 
-        return gather(question, query, retrieval, self.store, self.searcher.lexical(), self._word_vectors(), model)
+        encode = self.searcher.embedder.encode
+        return gather(question, query, retrieval, encode, self.searcher.lexical(), self._word_vectors(), model)
 
     def outside_filter(self, question: str, query: str, k: int, flt: Filters | None, also=()) -> Evidence | None:
         """When a filter is set, the evidence without it: does the corpus answer outside the filter?"""

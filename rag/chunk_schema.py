@@ -8,13 +8,20 @@ scalars, so lists are stored joined and read back as lists only through these fu
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from rag.models import DocumentMeta
 
 _AUTHOR_SEP = "; "
+# The sentence vectors of a chunk (float32, one row per sentence span, base64) travel with the chunk:
+# the extractive answerer reads them from the same query that found the chunk, and ingest writes no
+# second collection (which cost an HNSW insert per sentence and a second round trip per question).
+SENTENCE_VECTORS = "sentence_vectors"
 _OPTIONAL = ("year", "container", "volume", "issue", "pages", "url", "doi")
 
 
@@ -30,9 +37,11 @@ def chunk_metadata(
     content_hash: str,
     page: int | None = None,
     ocr_confidence: float | None = None,
+    sentence_vectors: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One chunk's metadata row. `start`/`end`: offsets in the document's cleaned text;
-    `sentence_spans`: the chunk's sentences as offsets into the chunk's own text."""
+    `sentence_spans`: the chunk's sentences as offsets into the chunk's own text;
+    `sentence_vectors`: one row per span, stored with the chunk (see SENTENCE_VECTORS)."""
     m: dict[str, Any] = {
         "doc_id": meta.doc_id,
         "source": source,
@@ -50,6 +59,8 @@ def chunk_metadata(
         v = getattr(meta, f)
         if v is not None:
             m[f] = v
+    if sentence_vectors is not None and len(sentence_spans):
+        m[SENTENCE_VECTORS] = base64.b64encode(np.ascontiguousarray(sentence_vectors, dtype="<f4").tobytes()).decode()
     if page is not None:
         m["page"] = page
         if ocr_confidence is not None:
@@ -67,3 +78,16 @@ def sentence_spans_of(metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
         return [(int(a), int(b)) for a, b in json.loads(str(metadata.get("sentences") or "[]"))]
     except (ValueError, TypeError):
         return []
+
+
+def take_sentence_vectors(metadata: dict[str, Any]) -> np.ndarray | None:
+    """Remove the stored sentence vectors from a metadata row and return them, one row per span of
+    sentence_spans_of; None when the row has none (a chunk stored before they were kept with it)."""
+    raw = metadata.pop(SENTENCE_VECTORS, None)
+    n = len(sentence_spans_of(metadata))
+    if not raw or not n:
+        return None
+    flat = np.frombuffer(base64.b64decode(raw), dtype="<f4")
+    if flat.size % n:
+        return None
+    return flat.reshape(n, -1).astype(np.float32)

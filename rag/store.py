@@ -1,11 +1,11 @@
 """Chroma access: embedded PersistentClient or a Chroma server, with the store's own bookkeeping.
 
-Three collections share one name prefix: chunks (what is retrieved), sentences (what the extractive
-answerer quotes, embedded at ingest so a query never has to encode them) and files (the manifest that
-makes ingest incremental). All shared state lives in Chroma, so replicas on a Chroma server agree.
+Two collections share one name prefix: chunks (what is retrieved; each carries its sentences'
+vectors, embedded at ingest so a query never has to encode them) and files (the manifest that makes
+ingest incremental). All shared state lives in Chroma, so replicas on a Chroma server agree.
 
-This is the only module that speaks Chroma: reads come back as ChunkRecord, SentenceRecord and
-FileEntry, and writes go in as the same records (write_chunks, write_sentences, put_file).
+This is the only module that speaks Chroma: reads come back as ChunkRecord and FileEntry, and
+writes go in as the same records (write_chunks, put_file).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.chunk_schema import take_sentence_vectors
 from rag.settings import Settings
 
 SCHEMA_VERSION = "1"
@@ -242,25 +243,14 @@ def _readable_rows(col, kw: dict) -> dict:
 
 @dataclass(frozen=True)
 class ChunkRecord:
-    """One stored chunk: its text, its metadata (layout: rag.chunk_schema) and, when asked for, its vector."""
+    """One stored chunk: its text, its metadata (layout: rag.chunk_schema), and when asked for its
+    vector; `sentence_vectors` holds one row per sentence span (None for a chunk stored without)."""
 
     chunk_id: str
     text: str
     metadata: dict[str, Any]
     vector: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class SentenceRecord:
-    """One stored sentence of a chunk: offsets into the chunk's text and its vector."""
-
-    chunk_id: str
-    text: str
-    start: int
-    end: int
-    vector: np.ndarray
-    doc_id: str = ""  # written with the sentence, so a source's sentences can be deleted by filter
-    source: str = ""
+    sentence_vectors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -271,7 +261,7 @@ class FileEntry:
     doc_id: str
     content_hash: str = ""
     n_chunks: int = 0
-    n_sentences: int | None = None  # None: written before sentences were counted
+    n_sentences: int | None = None  # how many sentences its chunks hold (None: not counted)
     state: Literal["writing", "done"] = "done"
     ingested_at: float | None = None
     meta: str = "{}"  # the DocumentMeta, as JSON
@@ -304,7 +294,9 @@ def _chunk_rows(ids: list, docs: list | None, metas: list | None, embs: list | N
         vec = embs[j] if embs is not None else None
         if text is None or meta is None or (embs is not None and vec is None):
             continue
-        out.append(ChunkRecord(cid, text, dict(meta), None if vec is None else np.asarray(vec, dtype=np.float32)))
+        meta = dict(meta)
+        sv = take_sentence_vectors(meta)
+        out.append(ChunkRecord(cid, text, meta, None if vec is None else np.asarray(vec, dtype=np.float32), sv))
     return out
 
 
@@ -395,13 +387,6 @@ class Store:
             )
         return self._wrap(col, client)
 
-    def sentences(self):
-        client = self.client
-        col = client.get_or_create_collection(
-            f"{self.name}-sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
-        return self._wrap(col, client)
-
     # ------------------------------------------------------------ typed reads
     def query_chunks(
         self, vectors: np.ndarray, n: int, where: dict | None = None, collection=None
@@ -432,19 +417,6 @@ class Store:
     def chunk_texts(self, ids: list[str]) -> dict[str, str]:
         return {r.chunk_id: r.text for r in self.get_chunks(list(dict.fromkeys(ids)), vectors=False)} if ids else {}
 
-    def sentences_of(self, chunk_ids: list[str]) -> list[SentenceRecord]:
-        """The stored sentences of these chunks, with their vectors."""
-        if not chunk_ids:
-            return []
-        got = self.sentences().get(
-            where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"]
-        )
-        return [
-            SentenceRecord(str(m["chunk_id"]), t, int(m["start"]), int(m["end"]), np.asarray(v, dtype=np.float32))
-            for t, m, v in zip(got["documents"], got["metadatas"], got["embeddings"], strict=True)
-            if t is not None and m is not None and v is not None
-        ]
-
     # ------------------------------------------------------------ typed writes
     @functools.cached_property
     def max_batch(self) -> int:
@@ -461,32 +433,12 @@ class Store:
                 metadatas=[r.metadata for r in b],
             )
 
-    def write_sentences(self, records: Sequence[SentenceRecord]) -> None:
-        """Upsert sentences; ids are `<chunk id>::s<nnn>`, numbered in order within each chunk."""
-        col, seen = self.sentences(), {}
-        ids = []
-        for r in records:
-            j = seen[r.chunk_id] = seen.get(r.chunk_id, -1) + 1
-            ids.append(f"{r.chunk_id}::s{j:03d}")
-        rows = list(zip(ids, records, strict=True))
-        for b in batched(rows, self.max_batch):
-            col.upsert(
-                ids=[i for i, _ in b],
-                embeddings=np.vstack([r.vector for _, r in b]),
-                documents=[r.text for _, r in b],
-                metadatas=[
-                    {"chunk_id": r.chunk_id, "doc_id": r.doc_id, "source": r.source, "start": r.start, "end": r.end}
-                    for _, r in b
-                ],
-            )
-
     def delete_source(self, source: str) -> int:
-        """A source's chunks and sentences (not its manifest entry); returns the chunks removed."""
+        """A source's chunks (not its manifest entry); returns how many were removed."""
         col = self.chunks()
         old = list(col.get(where={"source": source}, include=[])["ids"])
         for b in batched(old, 5000):
             col.delete(ids=b)
-        self.sentences().delete(where={"source": source})
         return len(old)
 
     def put_file(self, source: str, entry: FileEntry) -> None:
@@ -495,12 +447,18 @@ class Store:
     def delete_file(self, source: str) -> None:
         self.files().delete(ids=[source])
 
-    def row_count(self, what: Literal["chunks", "sentences"]) -> int:
-        return (self.chunks() if what == "chunks" else self.sentences()).count()
+    def drop_legacy_sentences(self) -> bool:
+        """Stores written before pipeline version 6 kept sentences in a collection of their own;
+        their vectors now travel with each chunk, so the collection goes (True if there was one)."""
+        name = f"{self.name}-sentences"
+        if name not in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}:
+            return False
+        self.client.delete_collection(name)
+        return True
 
-    def orphans(self, what: Literal["chunks", "sentences"], known: set[str]) -> dict[str, list[str]]:
-        """Row ids by source, for rows whose source is not in `known` (read page by page)."""
-        col = self.chunks() if what == "chunks" else self.sentences()
+    def orphans(self, known: set[str]) -> dict[str, list[str]]:
+        """Chunk ids by source, for chunks whose source is not in `known` (read page by page)."""
+        col = self.chunks()
         out: dict[str, list[str]] = {}
         total, offset, page = col.count(), 0, 5000
         while offset < total:
@@ -512,8 +470,8 @@ class Store:
             offset += page
         return out
 
-    def delete_rows(self, what: Literal["chunks", "sentences"], ids: list[str]) -> None:
-        col = self.chunks() if what == "chunks" else self.sentences()
+    def delete_chunk_ids(self, ids: list[str]) -> None:
+        col = self.chunks()
         for b in batched(ids, 5000):
             col.delete(ids=b)
 

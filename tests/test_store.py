@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.store import ChunkRecord, FileEntry, SentenceRecord, Store
+from rag.chunk_schema import SENTENCE_VECTORS, chunk_metadata, sentence_spans_of
+from rag.models import DocumentMeta
+from rag.store import ChunkRecord, FileEntry, Store
 
 
 def _vec(i: int) -> np.ndarray:
@@ -13,32 +15,38 @@ def _vec(i: int) -> np.ndarray:
     return v
 
 
+def _meta(source: str, spans, sv=None) -> dict:
+    doc = DocumentMeta(doc_id="d", title="T", authors=["A", "B"])
+    return chunk_metadata(doc, source, index=0, start=0, end=9, tokens=3, sentence_spans=spans,
+                          content_hash="h", sentence_vectors=sv)
+
+
 def test_typed_writes_round_trip(make_settings):
     store = Store(make_settings(), "test-model")
     store.chunks(create=True, for_write=True)
-    meta = {"doc_id": "d", "source": "/a.md", "authors": "A; B"}
-    store.write_chunks([ChunkRecord(f"d-{i}", f"text {i}", meta, _vec(i)) for i in range(3)])
-    store.write_sentences(
-        [SentenceRecord("d-0", "one.", 0, 4, _vec(5), doc_id="d", source="/a.md"),
-         SentenceRecord("d-0", "two.", 5, 9, _vec(6), doc_id="d", source="/a.md"),
-         SentenceRecord("d-1", "three.", 0, 6, _vec(7), doc_id="d", source="/a.md")]
-    )
-    store.put_file("/a.md", FileEntry(doc_id="d", content_hash="h", n_chunks=3, n_sentences=3, ingested_at=1.5))
-    got = store.get_chunks(["d-1"])
-    assert got[0].text == "text 1" and got[0].metadata["authors"] == "A; B"
-    assert np.allclose(got[0].vector, _vec(1))
-    sents = store.sentences_of(["d-0"])
-    assert [(s.text, s.start, s.end) for s in sents] == [("one.", 0, 4), ("two.", 5, 9)]
-    assert store.manifest() == {"/a.md": FileEntry(doc_id="d", content_hash="h", n_chunks=3, n_sentences=3, ingested_at=1.5)}
-    assert store.row_count("chunks") == 3 and store.row_count("sentences") == 3
+    spans = [(0, 4), (5, 9)]
+    sv = np.vstack([_vec(5), _vec(6)])
+    store.write_chunks([ChunkRecord(f"d-{i}", "one. two.", _meta("/a.md", spans, sv), _vec(i)) for i in range(3)])
+    store.put_file("/a.md", FileEntry(doc_id="d", content_hash="h", n_chunks=3, n_sentences=6, ingested_at=1.5))
+    (got,) = store.get_chunks(["d-1"])
+    assert got.text == "one. two." and got.metadata["authors"] == "A; B"
+    assert np.allclose(got.vector, _vec(1))
+    # the sentence vectors come back as an array beside the metadata, not inside it
+    assert SENTENCE_VECTORS not in got.metadata and np.array_equal(got.sentence_vectors, sv)
+    assert sentence_spans_of(got.metadata) == spans
+    (hits,) = store.query_chunks(_vec(2)[None, :], 1)
+    assert hits[0][0].chunk_id == "d-2" and np.array_equal(hits[0][0].sentence_vectors, sv)
+    assert store.manifest() == {"/a.md": FileEntry(doc_id="d", content_hash="h", n_chunks=3, n_sentences=6, ingested_at=1.5)}
 
-    # a source gone: its chunks and sentences, then its entry; rows of an unknown source are orphans
-    store.write_chunks([ChunkRecord("x-0", "stray", {"doc_id": "x", "source": "/x.md"}, _vec(9))])
-    assert store.orphans("chunks", {"/a.md"}) == {"/x.md": ["x-0"]}
-    store.delete_rows("chunks", ["x-0"])
+    # a chunk stored without sentence vectors (an older store) reads back with None
+    store.write_chunks([ChunkRecord("x-0", "stray one", _meta("/x.md", [(0, 9)]), _vec(9))])
+    assert store.get_chunks(["x-0"])[0].sentence_vectors is None
+    # chunks of a source no entry knows are orphans; a source's chunks go, then its entry
+    assert store.orphans({"/a.md"}) == {"/x.md": ["x-0"]}
+    store.delete_chunk_ids(["x-0"])
     assert store.delete_source("/a.md") == 3
     store.delete_file("/a.md")
-    assert store.row_count("chunks") == 0 and store.row_count("sentences") == 0 and store.manifest() == {}
+    assert store.count() == 0 and store.manifest() == {}
 
 
 def test_an_entry_written_before_states_reads_as_done():

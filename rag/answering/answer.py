@@ -16,10 +16,11 @@ from rag.models import Answer, Passage
 REFUSAL_OPENING = "The corpus does not answer this question"
 
 
-def gather(question: str, query: str, retrieval, store, lexical, words, model: Model | None = None) -> Evidence:
-    """Evidence for the question over the retrieved passages, with its verdict."""
+def gather(question: str, query: str, retrieval, encode, lexical, words, model: Model | None = None) -> Evidence:
+    """Evidence for the question over the retrieved passages, with its verdict. `encode` (texts ->
+    vectors) serves only chunks stored without their sentence vectors."""
     asked = analyse(question, lexical, retrieval_query=query)
-    ev = build(asked, query, retrieval.passages, retrieval.query_vec, store, words)
+    ev = build(asked, query, retrieval.passages, retrieval.query_vec, retrieval.sentence_vecs, encode, words)
     ev.verdict = decide(ev, model)
     return ev
 

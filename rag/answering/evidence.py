@@ -20,7 +20,7 @@ from rag.answering.numbers import missing as numbers_missing
 from rag.answering.numbers import question_numbers
 from rag.answering.question import Asked, Slot
 from rag.answering.terms import Term, coverage, term_match
-from rag.chunk_schema import authors_of
+from rag.chunk_schema import authors_of, sentence_spans_of
 from rag.models import Passage
 from rag.safety import has_markup
 from rag.text import lexical_tokens
@@ -154,21 +154,31 @@ def is_title_line(text: str, title: str) -> bool:
     return not rest or rest[0] in ":|\u2013\u2014" or rest.startswith("by ")
 
 
-def gather(store, passages: list[Passage]) -> list[Sentence]:
+def gather(passages: list[Passage], vectors: dict[str, np.ndarray], encode) -> list[Sentence]:
+    """The prose sentences of the passages, by the spans each chunk stores, with the vectors read
+    with the chunk; a chunk stored without them (before pipeline version 6) has its sentences
+    encoded here, by `encode` (texts -> vectors), so an old store still answers until re-ingested."""
     if not passages:
         return []
-    pos = {p.chunk_id: i for i, p in enumerate(passages)}
-    cut = {i: _reference_start(p.text) for i, p in enumerate(passages)}
-    titles = {i: str(p.metadata.get("title", "")).strip().casefold() for i, p in enumerate(passages)}
+    spans = {i: sentence_spans_of(p.metadata) for i, p in enumerate(passages)}
+    stale = [i for i, p in enumerate(passages) if p.chunk_id not in vectors or len(vectors[p.chunk_id]) != len(spans[i])]
+    if stale:
+        texts = [passages[i].text[a:b] for i in stale for a, b in spans[i]]
+        fresh = encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+        vectors, at = dict(vectors), 0
+        for i in stale:
+            vectors[passages[i].chunk_id] = fresh[at : at + len(spans[i])]
+            at += len(spans[i])
     out = []
-    for rec in store.sentences_of(list(pos)):
-        i = pos.get(rec.chunk_id)
-        if i is None or not is_prose(rec.text) or rec.start > cut[i]:
-            continue
-        if titles[i] and is_title_line(rec.text, titles[i]):
-            continue
-        out.append(Sentence(rec.text, i, rec.start, rec.end, rec.vector))
-    out.sort(key=lambda s: (s.passage, s.start))
+    for i, p in enumerate(passages):
+        cut = _reference_start(p.text)
+        title = str(p.metadata.get("title", "")).strip().casefold()
+        vecs = vectors[p.chunk_id]
+        for (start, end), vec in zip(spans[i], vecs, strict=True):
+            text = p.text[start:end]
+            if not is_prose(text) or start > cut or (title and is_title_line(text, title)):
+                continue
+            out.append(Sentence(text, i, start, end, vec))
     return out
 
 
@@ -206,9 +216,12 @@ def heading(p: Passage) -> str:
     return f"{p.metadata.get('title', '')} {' '.join(authors_of(p.metadata))}"
 
 
-def build(asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, store, words) -> Evidence:
-    """Scored sentences and signals; the verdict is added by verdict.decide."""
-    sentences = gather(store, passages)
+def build(
+    asked: Asked, query: str, passages: list[Passage], qvec: np.ndarray, sentence_vecs: dict[str, np.ndarray], encode, words
+) -> Evidence:
+    """Scored sentences and signals; the verdict is added by verdict.decide. `sentence_vecs` and
+    `encode`: see gather."""
+    sentences = gather(passages, sentence_vecs, encode)
     scored = score_sentences(sentences, qvec, asked.terms)
     heads = [heading(p) for p in passages]
     evidence_tokens: set[str] = set()

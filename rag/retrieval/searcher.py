@@ -16,7 +16,7 @@ from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
-from rag.store import Store, StoreBusy
+from rag.store import ChunkRecord, Store, StoreBusy
 
 log = logging.getLogger("rag.retrieval")
 RRF_K = 60
@@ -35,6 +35,9 @@ class Retrieval:
     query_vec: np.ndarray
     passage_vecs: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # chunk id -> its sentences' vectors (one row per span), read with the chunk; a chunk stored
+    # without them (before pipeline version 6) is missing here and its sentences are encoded on demand
+    sentence_vecs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -151,7 +154,7 @@ class Searcher:
             for rank, (rec, _dist) in enumerate(hits):
                 row = rows.get(rec.chunk_id)
                 if row is None:
-                    row = rows[rec.chunk_id] = {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rrf": 0.0}
+                    row = rows[rec.chunk_id] = _row(rec)
                 row["rrf"] += 1.0 / (RRF_K + rank + 1)
                 row.setdefault("dense_rank", rank)
         missing = list({cid for hits in lex_lists for cid, _ in hits if cid not in rows})
@@ -162,7 +165,7 @@ class Searcher:
                 log.warning("lexical candidates skipped: %s", e)
                 got = []
             for rec in got:
-                rows[rec.chunk_id] = {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rrf": 0.0}
+                rows[rec.chunk_id] = _row(rec)
         for hits in lex_lists:
             for rank, (cid, bm25) in enumerate(hits):
                 if cid in rows:
@@ -196,8 +199,13 @@ class Searcher:
             )
             vecs.append(r["vec"])
         pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
+        svecs = {cid: rows[cid]["sv"] for cid in chosen if rows[cid]["sv"] is not None}
         t["retrieve"] = _ms(t0)
-        return Retrieval(passages, qvec, pv, t)
+        return Retrieval(passages, qvec, pv, t, svecs)
+
+
+def _row(rec: ChunkRecord) -> dict:
+    return {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "sv": rec.sentence_vectors, "rrf": 0.0}
 
 
 def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:

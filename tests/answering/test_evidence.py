@@ -65,3 +65,32 @@ def test_only_the_title_line_is_dropped_not_a_sentence_opening_with_the_title(te
     """A document's first sentence often opens with its title and is its most quotable one."""
     title = "The Legend of Zelda: Twilight Princess" if "Zelda" in text else "Japan Still Has Cadres Remaining"
     assert is_title_line(text, title.casefold()) is title_line
+
+
+def test_sentences_come_from_the_chunk_spans_and_old_chunks_are_encoded_on_demand():
+    """A chunk read with its sentence vectors needs no encoder; one stored before they were kept
+    with the chunk (no vectors) has exactly its own sentences encoded, in span order."""
+    import json
+
+    import numpy as np
+
+    from rag.answering.evidence import gather
+    from rag.models import Passage
+
+    text = "The Koan Maru sailed from Nakhodka in 1953. It carried returnees home to Maizuru."
+    spans = [(0, 43), (44, len(text))]
+    meta = {"title": "Notes", "sentences": json.dumps(spans)}
+    new = Passage(chunk_id="a", doc_id="d", text=text, metadata=meta)
+    old = Passage(chunk_id="b", doc_id="d", text=text, metadata=meta)
+    stored = np.eye(2, 4, dtype=np.float32)
+    asked: list[list[str]] = []
+
+    def encode(texts):
+        asked.append(texts)
+        return np.full((len(texts), 4), 0.5, dtype=np.float32)
+
+    got = gather([new, old], {"a": stored}, encode)
+    assert asked == [[text[0:43], text[44:]]]  # only the old chunk's sentences
+    assert [(s.text, s.passage) for s in got] == [(text[0:43], 0), (text[44:], 0), (text[0:43], 1), (text[44:], 1)]
+    assert np.array_equal(got[0].vec, stored[0]) and np.allclose(got[2].vec, 0.5)
+    assert gather([new], {"a": stored}, encode) and len(asked) == 1

@@ -191,7 +191,10 @@ def _quoted(ans) -> list[str]:
 def test_without_the_hook_the_injection_is_quoted(injected_assistant, monkeypatch):
     """The control: with the detector switched off in evidence.is_prose, the issue comes back (the
     injected sentences are stored, retrieved and quoted), so the tests below have something to catch."""
-    texts = injected_assistant.store.sentences().get(where={"doc_id": "dairen-office"})["documents"]
+    from rag.chunk_schema import sentence_spans_of
+
+    chunks = injected_assistant.store.get_chunks(where={"doc_id": "dairen-office"}, vectors=False)
+    texts = [c.text[a:b] for c in chunks for a, b in sentence_spans_of(c.metadata)]
     assert set(INJECTED) <= set(texts), texts
     monkeypatch.setattr("rag.answering.evidence.is_injection", lambda text: False)
     quoting = [q for q in [*FACTS, *ABOUT_THE_INJECTION] if any(_TRACES.search(t) for t in _quoted(injected_assistant.ask(q)))]

@@ -110,7 +110,7 @@ col.modify(metadata=meta)
 
 
 def _other_process_writes(settings, start: int, n: int) -> None:
-    name = f"{settings.collection}-sentences"
+    name = f"{settings.collection}-files"
     subprocess.run(
         [sys.executable, "-c", WRITER, str(settings.chroma_path), name, str(start), str(n)],
         env=clean_env(),
@@ -119,11 +119,11 @@ def _other_process_writes(settings, start: int, n: int) -> None:
     )
 
 
-def _sentences_store(make_settings):
+def _resilient_store(make_settings):
     from rag.store import Store
 
     store = Store(make_settings(), "test-model")
-    col = store.sentences()
+    col = store.files()
     col.add(
         ids=["s0", "s1"],
         embeddings=[[1.0, 0.0, 0.5], [1.0, 1.0, 0.5]],
@@ -135,7 +135,7 @@ def _sentences_store(make_settings):
 
 
 def test_a_stale_embedded_client_is_reopened_on_error(make_settings):
-    store, col = _sentences_store(make_settings)
+    store, col = _resilient_store(make_settings)
     before = store.client
     _other_process_writes(store.settings, 2, 5)
     stale = before.get_collection(col.name)
@@ -144,7 +144,7 @@ def test_a_stale_embedded_client_is_reopened_on_error(make_settings):
     got = col.get(where={"chunk_id": "c"}, include=["documents", "embeddings"])
     assert sorted(got["ids"]) == [f"s{i}" for i in range(7)]
     assert store.client is not before
-    assert store.sentences().query(query_embeddings=[[1.0, 6.0, 0.5]], n_results=1)["ids"] == [
+    assert store.files().query(query_embeddings=[[1.0, 6.0, 0.5]], n_results=1)["ids"] == [
         ["s6"]
     ]
 
@@ -152,7 +152,7 @@ def test_a_stale_embedded_client_is_reopened_on_error(make_settings):
 def test_rows_still_being_written_are_left_out_not_failed(make_settings, monkeypatch):
     import rag.store
 
-    store, col = _sentences_store(make_settings)
+    store, col = _resilient_store(make_settings)
     _other_process_writes(store.settings, 2, 3)
     monkeypatch.setattr(
         rag.store, "reopen_client", lambda *a, **k: None

@@ -241,10 +241,19 @@ def doc_text(source: Path) -> str:
 
 
 def sentence_rows(settings) -> dict[str, tuple[str, dict]]:
-    got = open_store(settings).sentences().get(include=["documents", "metadatas"])
-    return {
-        i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-    }
+    """`<chunk id>::s<nnn>` -> (text, {chunk_id, doc_id, source, start, end, vector}) for every
+    sentence the store's chunks carry (spans and vectors live in each chunk's metadata)."""
+    from rag.chunk_schema import sentence_spans_of, take_sentence_vectors
+
+    out = {}
+    for cid, (text, meta) in stored_chunks(settings).items():
+        meta = dict(meta)
+        vecs = take_sentence_vectors(meta)
+        for j, (a, b) in enumerate(sentence_spans_of(meta)):
+            row = {"chunk_id": cid, "doc_id": meta["doc_id"], "source": meta["source"], "start": a, "end": b}
+            row["vector"] = None if vecs is None else vecs[j]
+            out[f"{cid}::s{j:03d}"] = (text[a:b], row)
+    return out
 
 
 def snapshot(settings) -> dict:
@@ -254,7 +263,7 @@ def snapshot(settings) -> dict:
     sents = sentence_rows(settings)
     return {
         "chunks": chunks,
-        "sentences": {i: (d, m) for i, (d, m) in sents.items()},
+        "sentences": {i: (d, {**m, "vector": None}) for i, (d, m) in sents.items()},
         "files": {
             k: (m.content_hash, m.doc_id, m.n_chunks) for k, m in store.manifest().items()
         },

@@ -304,13 +304,13 @@ def test_sentence_vectors_come_from_the_chunk_pass_and_a_mode_change_redoes_file
     settings = make_settings()
     assert settings.sentence_vectors == "pooled"
     ingest_paths([root], settings, progress=False)
-    got = open_store(settings).sentences().get(include=["documents", "embeddings"], limit=3)
-    pooled = np.asarray(got["embeddings"], dtype=np.float32)
-    alone = embedder.encode(list(got["documents"]))
+    first = dict(list(sentence_rows(settings).items())[:3])
+    pooled = np.vstack([m["vector"] for _, m in first.values()])
+    alone = embedder.encode([t for t, _ in first.values()])
     assert np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(pooled, alone, atol=1e-3)  # in context, not the sentence alone
     separate = settings.model_copy(update={"sentence_vectors": "separate"})
     again = ingest_paths([root], separate, progress=False)
     assert again.files_updated == again.files_seen == 3
-    got2 = open_store(separate).sentences().get(ids=got["ids"], include=["embeddings"])
-    assert np.allclose(np.asarray(got2["embeddings"], dtype=np.float32), alone, atol=1e-5)
+    again_rows = sentence_rows(separate)
+    assert np.allclose(np.vstack([again_rows[i][1]["vector"] for i in first]), alone, atol=1e-5)

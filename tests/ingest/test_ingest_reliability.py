@@ -14,6 +14,7 @@ from ingest_testlib import (
     kill_while_writing,
     open_store,
     prose,
+    sentence_rows,
     settings_at,
     snapshot,
     stored_chunks,
@@ -31,8 +32,7 @@ def _sources(settings) -> set[str]:
 
 
 def _sentence_sources(settings) -> set[str]:
-    got = open_store(settings).sentences().get(include=["metadatas"])
-    return {m["source"] for m in got["metadatas"]}
+    return {m["source"] for _, m in sentence_rows(settings).values()}
 
 
 def test_chunks_without_a_manifest_entry_are_swept(tmp_path, make_settings, embedder):

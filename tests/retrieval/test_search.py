@@ -204,8 +204,9 @@ def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
 
 def test_the_store_returns_typed_records(corpus_settings):
     """rag.store is the only module that unpacks Chroma results: typed chunks and sentences."""
+    from rag.chunk_schema import sentence_spans_of
     from rag.embedding import get_embedder
-    from rag.store import ChunkRecord, SentenceRecord, Store
+    from rag.store import ChunkRecord, Store
 
     emb = get_embedder(corpus_settings.embedding_model)
     store = Store(corpus_settings, emb.fingerprint)
@@ -214,7 +215,8 @@ def test_the_store_returns_typed_records(corpus_settings):
     assert [d for _, d in hits] == sorted(d for _, d in hits)
     ids = [r.chunk_id for r, _ in hits]
     assert store.chunk_texts(ids) == {r.chunk_id: r.text for r, _ in hits}
-    sents = store.sentences_of(ids[:1])
-    assert sents and all(isinstance(s, SentenceRecord) and s.chunk_id == ids[0] for s in sents)
-    assert all(hits[0][0].text[s.start : s.end] == s.text for s in sents)
+    first = hits[0][0]  # its sentences' vectors come with it, one per stored span, unit length
+    assert "sentence_vectors" not in first.metadata
+    assert first.sentence_vectors.shape == (len(sentence_spans_of(first.metadata)), emb.dim)
+    assert np.allclose(np.linalg.norm(first.sentence_vectors, axis=1), 1.0, atol=1e-4)
     assert store.get_chunks(["no-such-id"]) == []
