@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from rag.answering.nlp import Annotated, annotate
 from rag.answering.terms import Term, key_terms
-from rag.text import fold
+from rag.text import fold, lexical_tokens
 
 
 class Slot(StrEnum):
@@ -93,13 +93,14 @@ def asked_slot(question: str) -> Slot | None:
     return None
 
 
-def _second_slots(question: str) -> list[Slot]:
-    """Slots of further wh-clauses joined by "and": "When was it signed, and who mediated it?"."""
+def _second_slots(question: str) -> list[tuple[Slot, str]]:
+    """Slots of further wh-clauses joined by "and", with the clause: "When was it signed, and who
+    mediated it?" -> (PERSON, "who mediated it?")."""
     out = []
     for m in re.finditer(r"(?:,|\band\b)\s+((?:what|which|who|whom|when|where|how|why)\b.*)", question, re.I):
         s = asked_slot(m.group(1))
         if s is not None:
-            out.append(s)
+            out.append((s, m.group(1)))
     return out
 
 
@@ -180,9 +181,12 @@ def _side(toks, order) -> int | None:
 
 def _facets(question: str, ann: Annotated, terms: list[Term], slot: Slot | None) -> list[Facet]:
     facets: list[Facet] = []
-    for s in _second_slots(question):
+    for s, clause in _second_slots(question):
         if s != slot:
-            facets.append(Facet([], s, s.value))
+            # The clause's own words too: in "Why did they halt it on 1 December, and when did it
+            # resume?" a sentence with a date but without "resume" answers the first part only.
+            own = set(lexical_tokens(clause))
+            facets.append(Facet([t for t in terms if t.token in own], s, s.value))
     # Sides of a comparison or a pair: "Soviet and Chinese Communist treatment", "A and B differ",
     # "in Cuba and in Canada", "How did X in Cuba compare with those on the Gulf coast?".
     toks = ann.tokens

@@ -47,6 +47,10 @@ def test_two_part_question_has_a_facet_for_its_second_slot(tmp_path):
     asked = analyse("When was the Treaty of Portsmouth signed, and who mediated it?", _Index())
     assert asked.slot is Slot.DATE
     assert [f.slot for f in asked.facets if f.slot] == [Slot.PERSON]
+    assert [t.word for t in asked.facets[0].terms] == ["mediated"]  # the clause's own words
+    halt = analyse("Why did the Soviets halt repatriation on 1 December 1947, and when did it resume?", _Index())
+    (when,) = halt.facets
+    assert when.slot is Slot.DATE and [t.word for t in when.terms] == ["resume"]
     cmp = analyse("How did Soviet and Chinese treatment of the Japanese differ?", _Index())
     assert cmp.comparison
     assert {f.label for f in cmp.facets} == {"Soviet", "Chinese"}
