@@ -19,7 +19,7 @@ from rag.answering.nlp import annotate_many
 from rag.answering.numbers import missing as numbers_missing
 from rag.answering.numbers import question_numbers
 from rag.answering.question import Asked, Slot
-from rag.answering.terms import Term, coverage, term_match
+from rag.answering.terms import Surface, Term, coverage, term_match
 from rag.chunk_schema import authors_of, sentence_spans_of
 from rag.models import Passage
 from rag.safety import has_markup
@@ -203,7 +203,7 @@ def score_sentences(sentences: list[Sentence], qvec: np.ndarray, terms: list[Ter
     return out
 
 
-def _soft_share(terms: list[Term], text: str, words) -> float:
+def _soft_share(terms: list[Term], text: str | Surface, words) -> float:
     total = sum(t.weight for t in terms)
     if not total:
         return 1.0
@@ -214,6 +214,19 @@ def heading(p: Passage) -> str:
     """The passage's title and authors: "What does Gibbon say …", "Which archives did King and
     Muminov use?" name a document by its authors, whose names its sentences never repeat."""
     return f"{p.metadata.get('title', '')} {' '.join(authors_of(p.metadata))}"
+
+
+def _prefetch(words, terms, attribute_terms, top, windows, surfaces) -> None:
+    """The words the similarity checks below will compare (a term no window holds by its stem, and
+    that window's words), encoded in one batch rather than one batch per check."""
+    need: list[str] = []
+    for c, window in zip(top, windows, strict=True):
+        for term_list, sf in ((terms, surfaces[window]), (attribute_terms, surfaces[c.sentence.text])):
+            lacking = [t.word for t in term_list if not t.specific and t.word[:1].isalpha() and t.token not in sf.stems]
+            if lacking:
+                need += lacking + list(sf.words)
+    if need:
+        words.vectors(need)
 
 
 def build(
@@ -235,15 +248,21 @@ def build(
     anns = annotate_many([c.sentence.text for c in top]) if slot else []
     best_fit = 0.0
     windows: list[str] = []
-    for i, c in enumerate(top):
+    for c in top:
         prev = previous(sentences, c.sentence)
-        window = f"{prev.text if prev else ''} {c.sentence.text} {heads[c.sentence.passage]}"
-        windows.append(window)
+        windows.append(f"{prev.text if prev else ''} {c.sentence.text} {heads[c.sentence.passage]}")
+    surfaces = {t: Surface.of(t) for t in [*windows, *(c.sentence.text for c in top)]}
+    _prefetch(words, terms, attribute_terms, top, windows, surfaces)
+    for i, c in enumerate(top):
+        window = windows[i]
         wtokens = set(lexical_tokens(window))
         c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
-        c.attribute = _soft_share(attribute_terms, c.sentence.text, words)
+        c.attribute = _soft_share(attribute_terms, surfaces[c.sentence.text], words)
         c.filled = bool(fillers(anns[i], slot, asked.text)) if slot else True
-        matched = [(t, 1.0 if t.token in wtokens else (0.0 if t.specific else term_match(t, window, words))) for t in terms]
+        matched = [
+            (t, 1.0 if t.token in wtokens else (0.0 if t.specific else term_match(t, surfaces[window], words)))
+            for t in terms
+        ]
         c.window = sum(t.weight * m for t, m in matched) / total
         c.gap = max((t.rarity * (1 - m) for t, m in matched), default=0.0)
         best_fit = max(best_fit, float(c.filled) * c.entity * c.attribute)

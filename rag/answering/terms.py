@@ -57,15 +57,31 @@ def coverage(terms: list[Term], tokens: set[str]) -> float:
     return sum(t.weight for t in terms if t.token in tokens) / total
 
 
-def term_match(term: Term, sentence: str, words) -> float:
+@dataclass(frozen=True)
+class Surface:
+    """A text's words as term_match reads them, made once per text (not once per term)."""
+
+    stems: frozenset[str]
+    words: tuple[str, ...]  # the alphabetic surface words, for word similarity
+
+    @classmethod
+    def of(cls, text: str) -> Surface:
+        surface = lexical_tokens(text, stemmed=False)
+        return cls(
+            frozenset(stem(w) if w[:1].isalpha() else w for w in surface),
+            tuple(dict.fromkeys(w for w in surface if w[:1].isalpha())),
+        )
+
+
+def term_match(term: Term, sentence: str | Surface, words) -> float:
     """1 when the sentence has the term's stem, else its closest word's similarity (0 if unrelated)."""
     from rag.answering.wordsim import SOFT_MIN
 
-    surface = lexical_tokens(sentence, stemmed=False)
-    if term.token in {stem(w) if w[:1].isalpha() else w for w in surface}:
+    surface = sentence if isinstance(sentence, Surface) else Surface.of(sentence)
+    if term.token in surface.stems:
         return 1.0
     if not term.word or not term.word[:1].isalpha():
         return 0.0
-    sim = words.best_match(term.word, [w for w in surface if w[:1].isalpha()])
+    sim = words.best_match(term.word, list(surface.words))
     return sim if sim >= SOFT_MIN else 0.0
 
