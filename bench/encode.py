@@ -63,8 +63,7 @@ def chunk_texts(settings) -> tuple[list[str], list[str], list[str], list[tuple[l
 
     emb = get_embedder(settings.embedding_model)
     store = Store(settings, emb.fingerprint)
-    got = store.chunks().get(include=["documents", "metadatas"])
-    rows = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+    rows = sorted((r.chunk_id, r.text, r.metadata) for r in store.get_chunks(vectors=False))
     embedded = [embed_text(DocumentMeta(doc_id=m.get("doc_id", ""), title=m.get("title", "")), d) for _, d, m in rows]
     per_file: dict[str, tuple[list[str], list[str]]] = {}
     sentences = []

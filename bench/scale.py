@@ -114,24 +114,20 @@ def dir_mb(path: Path) -> float:
     return round(total / 1e6, 1)
 
 
-def corpus_rows(src) -> tuple[dict, dict]:
-    """The docs store's chunks (sorted by id: the distractor vocabulary depends on it; each carries
-    its sentence vectors in its metadata) and its manifest."""
-    got = src.chunks().get(include=["documents", "metadatas", "embeddings"])
-    order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
-    chunks = {k: [got[k][i] for i in order] for k in ("ids", "documents", "metadatas", "embeddings")}
-    files = src.files().get(include=["metadatas"])
-    return chunks, files
+def corpus_rows(src) -> tuple[list, dict]:
+    """The docs store's chunks as typed records, sorted by id (the distractor vocabulary depends on
+    it), with their vectors and sentence vectors; and its manifest."""
+    records = sorted(src.get_chunks(vectors=True), key=lambda r: r.chunk_id)
+    return records, src.manifest()
 
 
 def copy_corpus(rows, dst) -> None:
-    """The docs store's collections copied into dst, vectors included: nothing is re-embedded."""
-    chunks, f = rows
-    dst.chunks(create=True, for_write=True).add(
-        ids=chunks["ids"], embeddings=chunks["embeddings"], documents=chunks["documents"], metadatas=chunks["metadatas"]
-    )
-    if f["ids"]:
-        dst.files().add(ids=f["ids"], embeddings=[[0.0]] * len(f["ids"]), metadatas=f["metadatas"])
+    """The docs store's chunks and manifest copied into dst, vectors included: nothing is re-embedded."""
+    records, manifest = rows
+    dst.chunks(create=True, for_write=True)
+    dst.write_chunks(records)
+    for source, entry in manifest.items():
+        dst.put_file(source, entry)
 
 
 def measure(settings, store, emb, questions, passes: int, server: bool) -> dict:
@@ -198,7 +194,7 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
     server as a long-running replica's does (from nothing at the first size).
     """
     from rag.embedding import get_embedder
-    from rag.store import Store
+    from rag.store import FileEntry, Store
 
     src_settings = c.docs_store()
     emb = get_embedder(src_settings.embedding_model)
@@ -213,10 +209,10 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
         store = Store(settings, emb.fingerprint)
         if not store.exists():
             copy_corpus(rows, store)
-        n_real = len(rows[0]["ids"])
+        n_real = len(rows[0])
         have = store.count()
         need = max(0, size - have)
-        gen = Distractors(rows[0]["documents"], np.asarray(rows[0]["embeddings"], dtype=np.float32), Path(settings.embedding_model) / "vocab.txt")
+        gen = Distractors([r.text for r in rows[0]], np.vstack([r.vector for r in rows[0]]), Path(settings.embedding_model) / "vocab.txt")
         col = store.chunks()
         max_batch = max(1, min(5000, store.client.get_max_batch_size()))
         gen_s = add_s = 0.0
@@ -227,12 +223,11 @@ def worker(mode: str, data_dir: Path, size: int, n_questions: int | None, passes
             ids, docs, metas, v = gen.batch(start, n)
             gen_s += time.perf_counter() - t0
             t0 = time.perf_counter()
+            # Straight into the collection: a plain add, without the upsert's existence check that
+            # Store.write_chunks makes, keeps growing the store by 900,000 rows to about an hour.
             col.add(ids=ids, documents=docs, metadatas=metas, embeddings=v)
             src = metas[0]["source"]
-            store.files().upsert(
-                ids=[src], embeddings=[[0.0]],
-                metadatas=[{"content_hash": metas[0]["content_hash"], "doc_id": src, "n_chunks": n, "meta": "{}"}],
-            )
+            store.put_file(src, FileEntry(doc_id=src, content_hash=metas[0]["content_hash"], n_chunks=n))
             add_s += time.perf_counter() - t0
             start += n
             need -= n

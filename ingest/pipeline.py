@@ -56,14 +56,11 @@ def _title_prefix(meta: DocumentMeta) -> str:
     return " ".join(meta.title.split()[:14])
 
 
-def _chunk_metadata(
-    meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float], sentence_vectors: np.ndarray
-) -> dict:
+def _chunk_metadata(meta: DocumentMeta, key: str, c: Chunk, digest: str, ocr: dict[int, float]) -> dict:
     return chunk_metadata(
         meta, key, index=c.index, start=c.start, end=c.end, tokens=c.tokens,
         sentence_spans=[(s.start, s.end) for s in c.sentences], content_hash=digest,
         page=c.page, ocr_confidence=ocr.get(c.page) if c.page is not None else None,
-        sentence_vectors=sentence_vectors,
     )
 
 
@@ -148,8 +145,8 @@ def _write(store: Store, embedder: Embedder, p: Prepared, pooled: bool = True) -
     records, at = [], 0
     for i, c in enumerate(p.chunks):
         n = len(c.sentences)
-        meta = _chunk_metadata(p.meta, p.key, c, p.digest, p.ocr, s_vecs[at : at + n])
-        records.append(ChunkRecord(c.chunk_id, c.text, meta, vecs[i]))
+        meta = _chunk_metadata(p.meta, p.key, c, p.digest, p.ocr)
+        records.append(ChunkRecord(c.chunk_id, c.text, meta, vecs[i], s_vecs[at : at + n]))
         at += n
     store.write_chunks(records)
     entry = _manifest_entry(

@@ -37,11 +37,10 @@ def chunk_metadata(
     content_hash: str,
     page: int | None = None,
     ocr_confidence: float | None = None,
-    sentence_vectors: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One chunk's metadata row. `start`/`end`: offsets in the document's cleaned text;
-    `sentence_spans`: the chunk's sentences as offsets into the chunk's own text;
-    `sentence_vectors`: one row per span, stored with the chunk (see SENTENCE_VECTORS)."""
+    `sentence_spans`: the chunk's sentences as offsets into the chunk's own text (their vectors
+    are added by put_sentence_vectors when the store writes the chunk)."""
     m: dict[str, Any] = {
         "doc_id": meta.doc_id,
         "source": source,
@@ -59,8 +58,6 @@ def chunk_metadata(
         v = getattr(meta, f)
         if v is not None:
             m[f] = v
-    if sentence_vectors is not None and len(sentence_spans):
-        m[SENTENCE_VECTORS] = base64.b64encode(np.ascontiguousarray(sentence_vectors, dtype="<f4").tobytes()).decode()
     if page is not None:
         m["page"] = page
         if ocr_confidence is not None:
@@ -78,6 +75,14 @@ def sentence_spans_of(metadata: Mapping[str, Any]) -> list[tuple[int, int]]:
         return [(int(a), int(b)) for a, b in json.loads(str(metadata.get("sentences") or "[]"))]
     except (ValueError, TypeError):
         return []
+
+
+def put_sentence_vectors(metadata: Mapping[str, Any], vectors: np.ndarray | None) -> dict[str, Any]:
+    """The metadata row with the chunk's sentence vectors (one row per span) added."""
+    out = dict(metadata)
+    if vectors is not None and len(vectors):
+        out[SENTENCE_VECTORS] = base64.b64encode(np.ascontiguousarray(vectors, dtype="<f4").tobytes()).decode()
+    return out
 
 
 def take_sentence_vectors(metadata: dict[str, Any]) -> np.ndarray | None:

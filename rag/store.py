@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.chunk_schema import take_sentence_vectors
+from rag.chunk_schema import put_sentence_vectors, take_sentence_vectors
 from rag.settings import Settings
 
 SCHEMA_VERSION = "1"
@@ -423,14 +423,15 @@ class Store:
         return max(1, min(1000, self.client.get_max_batch_size()))
 
     def write_chunks(self, records: Sequence[ChunkRecord]) -> None:
-        """Upsert chunks with their vectors (metadata as made by rag.chunk_schema)."""
+        """Upsert chunks with their vectors and their sentences' vectors (metadata as made by
+        rag.chunk_schema)."""
         col = self.chunks()
         for b in batched(list(records), self.max_batch):
             col.upsert(
                 ids=[r.chunk_id for r in b],
                 embeddings=np.vstack([r.vector for r in b]),
                 documents=[r.text for r in b],
-                metadatas=[r.metadata for r in b],
+                metadatas=[put_sentence_vectors(r.metadata, r.sentence_vectors) for r in b],
             )
 
     def delete_source(self, source: str) -> int:

@@ -15,10 +15,9 @@ def _vec(i: int) -> np.ndarray:
     return v
 
 
-def _meta(source: str, spans, sv=None) -> dict:
+def _meta(source: str, spans) -> dict:
     doc = DocumentMeta(doc_id="d", title="T", authors=["A", "B"])
-    return chunk_metadata(doc, source, index=0, start=0, end=9, tokens=3, sentence_spans=spans,
-                          content_hash="h", sentence_vectors=sv)
+    return chunk_metadata(doc, source, index=0, start=0, end=9, tokens=3, sentence_spans=spans, content_hash="h")
 
 
 def test_typed_writes_round_trip(make_settings):
@@ -26,7 +25,7 @@ def test_typed_writes_round_trip(make_settings):
     store.chunks(create=True, for_write=True)
     spans = [(0, 4), (5, 9)]
     sv = np.vstack([_vec(5), _vec(6)])
-    store.write_chunks([ChunkRecord(f"d-{i}", "one. two.", _meta("/a.md", spans, sv), _vec(i)) for i in range(3)])
+    store.write_chunks([ChunkRecord(f"d-{i}", "one. two.", _meta("/a.md", spans), _vec(i), sv) for i in range(3)])
     store.put_file("/a.md", FileEntry(doc_id="d", content_hash="h", n_chunks=3, n_sentences=6, ingested_at=1.5))
     (got,) = store.get_chunks(["d-1"])
     assert got.text == "one. two." and got.metadata["authors"] == "A; B"
