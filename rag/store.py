@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.chunk_schema import put_sentence_vectors, take_sentence_vectors
+from rag.chunk_schema import SENTENCE_VECTORS, decode_sentence_vectors, put_sentence_vectors
 from rag.settings import Settings
 
 SCHEMA_VERSION = "1"
@@ -250,7 +250,13 @@ class ChunkRecord:
     text: str
     metadata: dict[str, Any]
     vector: np.ndarray | None = None
-    sentence_vectors: np.ndarray | None = None
+    vectors_of_sentences: np.ndarray | str | None = None  # as given, or as stored (base64)
+
+    @functools.cached_property
+    def sentence_vectors(self) -> np.ndarray | None:
+        """Decoded on first use: a search reads some 30 chunks and quotes from five."""
+        v = self.vectors_of_sentences
+        return decode_sentence_vectors(v, self.metadata) if isinstance(v, str) else v
 
 
 @dataclass(frozen=True)
@@ -295,8 +301,8 @@ def _chunk_rows(ids: list, docs: list | None, metas: list | None, embs: list | N
         if text is None or meta is None or (embs is not None and vec is None):
             continue
         meta = dict(meta)
-        sv = take_sentence_vectors(meta)
-        out.append(ChunkRecord(cid, text, meta, None if vec is None else np.asarray(vec, dtype=np.float32), sv))
+        raw = meta.pop(SENTENCE_VECTORS, None)
+        out.append(ChunkRecord(cid, text, meta, None if vec is None else np.asarray(vec, dtype=np.float32), raw))
     return out
 
 

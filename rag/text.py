@@ -34,7 +34,15 @@ _TOKEN = re.compile(r"[0-9][0-9,.]*[0-9]|[0-9]+|[a-z]+(?:'[a-z]+)?")
 
 
 def lexical_tokens(text: str, keep_stopwords: bool = False, stemmed: bool = True) -> list[str]:
-    """Tokens for BM25: folded words, numbers without thousands separators, light plural stripping."""
+    """Tokens for BM25: folded words, numbers without thousands separators, light plural stripping.
+
+    Cached per text: the answerer reads the same passages and sentences again for every question
+    that retrieves them (and once per question for each of its windows)."""
+    return list(_tokens(text, keep_stopwords, stemmed))
+
+
+@lru_cache(maxsize=20_000)
+def _tokens(text: str, keep_stopwords: bool, stemmed: bool) -> tuple[str, ...]:
     out = []
     for tok in _TOKEN.findall(fold(text)):
         if tok[0].isdigit():
@@ -45,7 +53,7 @@ def lexical_tokens(text: str, keep_stopwords: bool = False, stemmed: bool = True
         if not keep_stopwords and (tok in STOPWORDS or len(tok) < 2):
             continue
         out.append(stem(tok) if stemmed else tok)
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=200_000)

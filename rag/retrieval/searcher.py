@@ -199,13 +199,13 @@ class Searcher:
             )
             vecs.append(r["vec"])
         pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
-        svecs = {cid: rows[cid]["sv"] for cid in chosen if rows[cid]["sv"] is not None}
+        svecs = {cid: sv for cid in chosen if (sv := rows[cid]["rec"].sentence_vectors) is not None}
         t["retrieve"] = _ms(t0)
         return Retrieval(passages, qvec, pv, t, svecs)
 
 
 def _row(rec: ChunkRecord) -> dict:
-    return {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "sv": rec.sentence_vectors, "rrf": 0.0}
+    return {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rec": rec, "rrf": 0.0}
 
 
 def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:
