@@ -104,6 +104,11 @@ class StoredUpload:
     status: Literal["new", "replaced", "unchanged"]
     _previous: Path | None = None  # the earlier bytes, kept aside until commit
 
+    @property
+    def document(self) -> Path | None:
+        """For a sidecar, the document it describes (stored or not yet); None for a document."""
+        return self.path.with_name(self.path.name[: -len(SIDECAR)]) if self.kind == "sidecar" else None
+
     def commit(self) -> None:
         """The ingest took the new version: drop the earlier bytes."""
         if self._previous is not None:
@@ -186,9 +191,7 @@ def ingest_stored(stored: list[StoredUpload], settings, ingest=None) -> IngestRe
     if ingest is None:
         from ingest.pipeline import ingest_paths as ingest
     docs = [s.path for s in stored if s.kind == "document"]
-    for s in stored:
-        if s.kind == "sidecar" and (doc := s.path.with_name(s.path.name[: -len(SIDECAR)])).is_file():
-            docs.append(doc)
+    docs += [s.document for s in stored if s.document is not None and s.document.is_file()]
     docs = list(dict.fromkeys(docs))
     try:
         report = ingest(docs, settings, progress=False) if docs else IngestReport()
@@ -205,8 +208,9 @@ def ingest_stored(stored: list[StoredUpload], settings, ingest=None) -> IngestRe
         else:
             s.commit()
     if restored:
+        names = {p.name for p in restored}
         for f in report.files_failed:
-            if Path(f.path).name in {p.name for p in restored}:
+            if Path(f.path).name in names:
                 f.error += "; the earlier version is kept"
         # When the store refuses now too, the file is back and the next ingest takes it.
         with contextlib.suppress(Exception):

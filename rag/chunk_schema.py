@@ -85,14 +85,9 @@ def put_sentence_vectors(metadata: Mapping[str, Any], vectors: np.ndarray | None
     return out
 
 
-def take_sentence_vectors(metadata: dict[str, Any]) -> np.ndarray | None:
-    """Remove the stored sentence vectors from a metadata row and return them, one row per span of
-    sentence_spans_of; None when the row has none (a chunk stored before they were kept with it)."""
-    return decode_sentence_vectors(metadata.pop(SENTENCE_VECTORS, None), metadata)
-
-
 def decode_sentence_vectors(raw: str | None, metadata: Mapping[str, Any]) -> np.ndarray | None:
-    """The stored (base64) sentence vectors of a chunk whose metadata is `metadata`."""
+    """The stored (base64) sentence vectors of a chunk whose metadata is `metadata`, one row per
+    span of sentence_spans_of; None when it has none (a chunk stored before they were kept with it)."""
     n = len(sentence_spans_of(metadata))
     if not raw or not n:
         return None

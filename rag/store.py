@@ -358,8 +358,11 @@ class Store:
             "chunk_overlap_tokens": self.settings.chunk_overlap_tokens,
         }
 
+    def _collection_names(self) -> set[str]:
+        return {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+
     def exists(self) -> bool:
-        return self.name in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        return self.name in self._collection_names()
 
     def chunks(self, create: bool = False, for_write: bool = False):
         if not create and not self.exists():
@@ -442,10 +445,8 @@ class Store:
 
     def delete_source(self, source: str) -> int:
         """A source's chunks (not its manifest entry); returns how many were removed."""
-        col = self.chunks()
-        old = list(col.get(where={"source": source}, include=[])["ids"])
-        for b in batched(old, 5000):
-            col.delete(ids=b)
+        old = list(self.chunks().get(where={"source": source}, include=[])["ids"])
+        self.delete_chunk_ids(old)
         return len(old)
 
     def put_file(self, source: str, entry: FileEntry) -> None:
@@ -458,7 +459,7 @@ class Store:
         """Stores written before pipeline version 6 kept sentences in a collection of their own;
         their vectors now travel with each chunk, so the collection goes (True if there was one)."""
         name = f"{self.name}-sentences"
-        if name not in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}:
+        if name not in self._collection_names():
             return False
         self.client.delete_collection(name)
         return True

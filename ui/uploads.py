@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.uploads import (
-    SIDECAR,
     UploadRejected,
     document_types,
     ingest_stored,
@@ -90,8 +89,8 @@ def _one(name: str, data: bytes, settings: Settings, ingest: Callable) -> Upload
         if up.kind == "sidecar":
             reason = f"{name}: metadata saved, but {reason}"
         return UploadResult(name, False, reason, saved_as=saved)
-    if up.kind == "sidecar":
-        doc = up.path.name[: -len(SIDECAR)]
+    if up.document is not None:
+        doc = up.document.name
         if not report.files_seen:
             return UploadResult(name, True, f"{name}: metadata saved; it applies when {doc} is uploaded", saved_as=saved)
         return UploadResult(name, True, f"{name}: metadata applied to {doc}", saved_as=saved)

@@ -255,7 +255,7 @@ def build(
     _prefetch(words, terms, attribute_terms, top, windows, surfaces)
     for i, c in enumerate(top):
         window = windows[i]
-        wtokens = set(lexical_tokens(window))
+        wtokens = surfaces[window].stems  # = set(lexical_tokens(window))
         c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
         c.attribute = _soft_share(attribute_terms, surfaces[c.sentence.text], words)
         c.filled = bool(fillers(anns[i], slot, asked.text)) if slot else True

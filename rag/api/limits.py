@@ -1,6 +1,6 @@
 """Pure ASGI middleware (streaming-safe): API key, per-client rate limit (counted by `limits`),
-request body cap; and the
-caps on the conversation a question comes with (every message, and the history in all)."""
+request body cap; and the caps on the conversation a question comes with (every message, and the
+history in all)."""
 
 from __future__ import annotations
 

@@ -81,8 +81,7 @@ def _fetch_groups(keys: list[str], manifest: dict[str, FileEntry]) -> list[list[
     groups: list[list[str]] = []
     size = 0
     for k in keys:
-        n = manifest[k].n_chunks if k in manifest else 1
-        n = n or 1
+        n = (manifest[k].n_chunks if k in manifest else 0) or 1
         if groups and size + n <= FETCH_PAGE and len(groups[-1]) < SOURCES_PER_FETCH:
             groups[-1].append(k)
             size += n

@@ -179,8 +179,9 @@ class Searcher:
         passages, vecs = [], []
         for cid in chosen:
             r = rows[cid]
-            meta = dict(r["meta"])
-            sim = float(np.dot(qvec, r["vec"]))
+            rec = r["rec"]
+            meta = dict(rec.metadata)
+            sim = float(np.dot(qvec, rec.vector))
             meta.update(
                 rrf=round(r["rrf"], 6),
                 dense_rank=r.get("dense_rank"),
@@ -191,13 +192,13 @@ class Searcher:
                 Passage(
                     chunk_id=cid,
                     doc_id=meta.get("doc_id", ""),
-                    text=r["text"],
+                    text=rec.text,
                     page=meta.get("page"),
                     score=round(sim, 4),
                     metadata=meta,
                 )
             )
-            vecs.append(r["vec"])
+            vecs.append(rec.vector)
         pv = np.vstack(vecs) if vecs else np.zeros((0, len(qvec)), dtype=np.float32)
         svecs = {cid: sv for cid in chosen if (sv := rows[cid]["rec"].sentence_vectors) is not None}
         t["retrieve"] = _ms(t0)
@@ -205,7 +206,7 @@ class Searcher:
 
 
 def _row(rec: ChunkRecord) -> dict:
-    return {"text": rec.text, "meta": rec.metadata, "vec": rec.vector, "rec": rec, "rrf": 0.0}
+    return {"rec": rec, "rrf": 0.0}
 
 
 def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list[str]:
@@ -219,7 +220,7 @@ def mmr(ids: list[str], rows: dict[str, dict], qvec: np.ndarray, k: int) -> list
         best, best_score = None, -1e9
         for c in pool:
             rel = rows[c]["rrf"] / top
-            red = max((float(np.dot(rows[c]["vec"], rows[s]["vec"])) for s in chosen), default=0.0)
+            red = max((float(np.dot(rows[c]["rec"].vector, rows[s]["rec"].vector)) for s in chosen), default=0.0)
             if red >= DUPLICATE_SIM:
                 continue
             score = MMR_LAMBDA * rel - (1 - MMR_LAMBDA) * red

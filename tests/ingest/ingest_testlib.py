@@ -243,12 +243,12 @@ def doc_text(source: Path) -> str:
 def sentence_rows(settings) -> dict[str, tuple[str, dict]]:
     """`<chunk id>::s<nnn>` -> (text, {chunk_id, doc_id, source, start, end, vector}) for every
     sentence the store's chunks carry (spans and vectors live in each chunk's metadata)."""
-    from rag.chunk_schema import sentence_spans_of, take_sentence_vectors
+    from rag.chunk_schema import SENTENCE_VECTORS, decode_sentence_vectors, sentence_spans_of
 
     out = {}
     for cid, (text, meta) in stored_chunks(settings).items():
         meta = dict(meta)
-        vecs = take_sentence_vectors(meta)
+        vecs = decode_sentence_vectors(meta.pop(SENTENCE_VECTORS, None), meta)
         for j, (a, b) in enumerate(sentence_spans_of(meta)):
             row = {"chunk_id": cid, "doc_id": meta["doc_id"], "source": meta["source"], "start": a, "end": b}
             row["vector"] = None if vecs is None else vecs[j]
