@@ -413,6 +413,20 @@ class Store:
             out.append([(r, float(dist[r.chunk_id])) for r in rows])
         return out
 
+    def query_ids(self, vectors: np.ndarray, n: int, where: dict | None = None, collection=None) -> list[list[tuple[str, float]]]:
+        """Per query vector, the n nearest chunk ids with their cosine distance, nearest first: the
+        dense search without reading rows (about a third of query_chunks' time on a small store),
+        for a caller that holds the rows already."""
+        col = collection if collection is not None else self.chunks()
+        got = col.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32).tolist(), n_results=n, where=where,
+            include=["distances"],
+        )
+        return [
+            [(cid, float(d)) for cid, d in zip(ids, got["distances"][qi], strict=True)]
+            for qi, ids in enumerate(got["ids"])
+        ]
+
     def get_chunks(
         self, ids: list[str] | None = None, *, where: dict | None = None, vectors: bool = True,
         limit: int | None = None, offset: int | None = None, collection=None,

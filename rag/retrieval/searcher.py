@@ -25,6 +25,10 @@ MMR_LAMBDA = 0.75
 DUPLICATE_SIM = 0.95
 GENERATION_CHECK_S = 2.0
 PARALLEL_LEXICAL_ROWS = 50_000  # from here BM25 (~5 ms at 100k) outweighs the thread's cost
+# Up to this many chunks, a Searcher keeps the rows it has read (text, metadata, vectors) for the
+# store generation they came from: the dense search then asks Chroma for ids only and most asks
+# read no row at all. ~40 kB a chunk with its sentence vectors, so at most ~80 MB.
+RECORD_CACHE = 2_000
 
 
 @dataclass
@@ -79,6 +83,8 @@ class Searcher:
         self._checked_at = 0.0
         self._col = None
         self._pair: tuple | None = None
+        self._records: dict[str, ChunkRecord] = {}
+        self._records_key: tuple = ()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Searcher:
@@ -118,6 +124,32 @@ class Searcher:
         finally:
             self._lex_lock.release()
 
+    # ------------------------------------------------------------ rows read before
+    def _cache(self, lex: LexicalIndex, col) -> dict[str, ChunkRecord] | None:
+        """The rows read at this view's generation, or None when the store is too large to keep them."""
+        if len(lex) > RECORD_CACHE:
+            return None
+        key = (lex.generation, getattr(col, "id", None))
+        if key != self._records_key:
+            self._records, self._records_key = {}, key
+        return self._records
+
+    def _cached_rows(self, cache, col, dense_ids, lex_lists):
+        """Dense hits as (record, distance), reading only rows not held yet (the lexical-only hits
+        among them) in one get; None when the store is busy."""
+        want = {cid for hits in dense_ids for cid, _ in hits} | {cid for hits in lex_lists for cid, _ in hits}
+        missing = [cid for cid in want if cid not in cache]
+        if missing:
+            try:
+                got = self.store.get_chunks(missing, collection=col)
+            except StoreBusy:
+                return None
+            if len(cache) + len(got) > 2 * RECORD_CACHE:  # rows written since the index was read
+                cache.clear()
+            for rec in got:
+                cache[rec.chunk_id] = rec
+        return [[(cache[cid], d) for cid, d in hits if cid in cache] for hits in dense_ids]
+
     # ------------------------------------------------------------ search
     def search(
         self, query: str, k: int, filters: Filters | None = None, also: tuple[str, ...] = ()
@@ -141,7 +173,10 @@ class Searcher:
 
         t1 = time.perf_counter()
         where = filters.chroma_where() if filters else None
-        dense = self.store.query_chunks(qvecs, n, where, collection=col)
+        cache = self._cache(lex, col)
+        dense_ids = self.store.query_ids(qvecs, n, where, collection=col) if cache is not None else None
+        if dense_ids is None:
+            dense = self.store.query_chunks(qvecs, n, where, collection=col)
         t["dense"] = _ms(t1)
 
         t2 = time.perf_counter()
@@ -149,6 +184,11 @@ class Searcher:
         t["lexical_wait"] = _ms(t2)
 
         t3 = time.perf_counter()
+        if dense_ids is not None:
+            dense = self._cached_rows(cache, col, dense_ids, lex_lists)
+            if dense is None:  # mid-ingest, the rows could not be read: as without the cache
+                cache = None
+                dense = self.store.query_chunks(qvecs, n, where, collection=col)
         rows: dict[str, dict] = {}
         for hits in dense:  # rows deleted by an ingest since this client loaded its index are left out
             for rank, (rec, _dist) in enumerate(hits):
@@ -157,8 +197,12 @@ class Searcher:
                     row = rows[rec.chunk_id] = _row(rec)
                 row["rrf"] += 1.0 / (RRF_K + rank + 1)
                 row.setdefault("dense_rank", rank)
-        missing = list({cid for hits in lex_lists for cid, _ in hits if cid not in rows})
-        if missing:
+        missing = list(dict.fromkeys(cid for hits in lex_lists for cid, _ in hits if cid not in rows))
+        if cache is not None:  # read above: a row missing from the cache was deleted
+            for cid in missing:
+                if (rec := cache.get(cid)) is not None:
+                    rows[cid] = _row(rec)
+        elif missing:
             try:
                 got = self.store.get_chunks(missing, collection=col)
             except StoreBusy as e:  # mid-ingest: answer from the dense hits, which could be read

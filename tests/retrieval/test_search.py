@@ -157,6 +157,24 @@ def test_lexical_stage_in_a_thread_gives_the_same_passages(assistant, monkeypatc
     assert threads and all(t.startswith("cadres-lexical") for t in threads)
 
 
+def test_rows_held_from_an_earlier_search_give_the_same_passages(assistant, monkeypatch):
+    """A small store's rows are read once per generation; later searches ask Chroma for ids only."""
+    from rag.store import Store
+
+    monkeypatch.setattr(searcher_mod, "RECORD_CACHE", 0)
+    fresh = [(p.chunk_id, p.text, p.metadata["rrf"], p.score) for q in QUERIES for p in assistant.retrieve(q)]
+    monkeypatch.undo()
+    for q in QUERIES:
+        assistant.retrieve(q)  # fills the rows
+    reads = []
+    for name in ("get_chunks", "query_chunks"):
+        real = getattr(Store, name)
+        monkeypatch.setattr(Store, name, lambda self, *a, _real=real, _n=name, **kw: reads.append(_n) or _real(self, *a, **kw))
+    held = [(p.chunk_id, p.text, p.metadata["rrf"], p.score) for q in QUERIES for p in assistant.retrieve(q)]
+    assert held == fresh
+    assert reads == [], "every row was held from the searches before"
+
+
 # ---------------------------------------------------------------- the lexical index stays current
 DOC_A = """---
 doc_id: camp-bread
@@ -200,6 +218,25 @@ def test_lexical_index_follows_a_later_ingest(make_settings, tmp_path):
     )
     assert after[0].metadata["bm25"] > 0
     assert len(qa.searcher.lexical()) == 2
+
+
+def test_a_replaced_document_is_never_answered_from_rows_held_before(make_settings, tmp_path):
+    from ingest import ingest_paths
+    from rag.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "camp-bread.md").write_text(DOC_A, encoding="utf-8")
+    settings = make_settings(corpus_dir=corpus)
+    ingest_paths([corpus], settings, progress=False)
+    qa = Assistant(settings)
+    assert "often cut in winter" in qa.retrieve("bread ration")[0].text
+
+    (corpus / "camp-bread.md").write_text(DOC_A.replace("often cut in winter", "doubled each spring"), encoding="utf-8")
+    assert ingest_paths([corpus], settings, progress=False).files_updated == 1
+    time.sleep(searcher_mod.GENERATION_CHECK_S + 0.5)
+    (now,) = qa.retrieve("bread ration")
+    assert "doubled each spring" in now.text and "often cut" not in now.text
 
 
 def test_the_store_returns_typed_records(corpus_settings):
