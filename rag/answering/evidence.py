@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answering.fillers import fillers
+from rag.answering.fillers import fillers, surface_fillers
 from rag.answering.injection import is_injection
 from rag.answering.names import missing_names, question_names
 from rag.answering.nlp import annotate_many
@@ -216,6 +216,19 @@ def heading(p: Passage) -> str:
     return f"{p.metadata.get('title', '')} {' '.join(authors_of(p.metadata))}"
 
 
+def _filled(top: list[Scored], slot, question: str) -> list[bool]:
+    """Whether each candidate holds a filler of the asked kind. Only the sentences that surface
+    forms cannot settle are tagged, in one batch; a candidate with none of the question's entity
+    terms is not, since its fill counts only times its entity share (0)."""
+    if not slot:
+        return [True] * len(top)
+    out = [bool(surface_fillers(c.sentence.text, slot, question)) for c in top]
+    need = [i for i, c in enumerate(top) if not out[i] and c.entity > 0]
+    for i, ann in zip(need, annotate_many([top[i].sentence.text for i in need]), strict=True):
+        out[i] = bool(fillers(ann, slot, question))
+    return out
+
+
 def _prefetch(words, terms, attribute_terms, top, windows, surfaces) -> None:
     """The words the similarity checks below will compare (a term no window holds by its stem, and
     that window's words), encoded in one batch rather than one batch per check."""
@@ -245,20 +258,21 @@ def build(
     entity_terms, attribute_terms = asked.entity_terms, asked.attribute_terms
     slot = asked.slot if asked.slot is not Slot.REASON else None
     top = scored[:SLOT_CANDIDATES]
-    anns = annotate_many([c.sentence.text for c in top]) if slot else []
     best_fit = 0.0
     windows: list[str] = []
     for c in top:
         prev = previous(sentences, c.sentence)
         windows.append(f"{prev.text if prev else ''} {c.sentence.text} {heads[c.sentence.passage]}")
     surfaces = {t: Surface.of(t) for t in [*windows, *(c.sentence.text for c in top)]}
+    for c, window in zip(top, windows, strict=True):
+        c.entity = coverage(entity_terms, surfaces[window].stems) if entity_terms else 1.0
+    filled = _filled(top, slot, asked.text)
     _prefetch(words, terms, attribute_terms, top, windows, surfaces)
     for i, c in enumerate(top):
         window = windows[i]
         wtokens = surfaces[window].stems  # = set(lexical_tokens(window))
-        c.entity = coverage(entity_terms, wtokens) if entity_terms else 1.0
         c.attribute = _soft_share(attribute_terms, surfaces[c.sentence.text], words)
-        c.filled = bool(fillers(anns[i], slot, asked.text)) if slot else True
+        c.filled = filled[i]
         matched = [
             (t, 1.0 if t.token in wtokens else (0.0 if t.specific else term_match(t, surfaces[window], words)))
             for t in terms

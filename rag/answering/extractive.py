@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from rag.answering.evidence import Evidence, Scored, Sentence, previous
-from rag.answering.fillers import fillers
+from rag.answering.fillers import fillers, surface_fillers
 from rag.answering.nlp import annotate
 from rag.chunk_schema import authors_of
 from rag.models import Citation, Passage
@@ -81,7 +81,8 @@ def _covers(c: Scored, facet, question: str) -> bool:
         if not any(t.token in toks for t in facet.terms):
             return False
     if facet.slot is not None:
-        return bool(fillers(annotate(c.sentence.text), facet.slot, question))
+        text = c.sentence.text
+        return bool(surface_fillers(text, facet.slot, question) or fillers(annotate(text), facet.slot, question))
     return True
 
 

@@ -90,7 +90,10 @@ def annotate_many(texts: list[str]) -> list[Annotated]:
     if missing:
         nlp = _pipeline()
         with _LOCK:  # spaCy pipelines are not documented as thread-safe
-            docs = list(nlp.pipe(missing, batch_size=64))
+            for t in missing:  # annotated meanwhile by the thread this one waited for
+                found[t] = _CACHE.get(t)
+            missing = [t for t in missing if found[t] is None]
+            docs = list(nlp.pipe(missing, batch_size=64)) if missing else []
             if len(_CACHE) + len(missing) > _MAX_CACHE:
                 _CACHE.clear()
             for t, d in zip(missing, docs, strict=True):

@@ -55,3 +55,36 @@ def test_a_single_word_name_is_a_person_filler():
 def test_place_filler():
     q = "In what country is Normandy located?"
     assert "France" in " ".join(fillers(annotate("Normandy, a region in France, took its name from the Normans."), Slot.PLACE, q))
+
+
+SURFACE_CASES = [
+    ("The Duchy of Normandy began in 911 under Rollo.", Slot.DATE, "When was the duchy founded?"),
+    ("It was rebuilt in the 12th century.", Slot.DATE, "When was it rebuilt?"),
+    ("The treaty was signed in 1905.", Slot.DATE, "When was the treaty of 1905 signed?"),
+    ("Some 575,000 Japanese were interned.", Slot.NUMBER, "How many Japanese were interned?"),
+    ("Two ships sailed that spring.", Slot.NUMBER, "How many ships sailed?"),
+    ("The fine was 300 yen.", Slot.MONEY, "How much was the fine?"),
+    ("They paid 300 in cash.", Slot.MONEY, "How much did they pay?"),
+    ('The ship was called "Koan Maru" by its crew.', Slot.NAME, "What was the ship called?"),
+    ("Rollo led the Norsemen.", Slot.PERSON, "Who led the Norsemen?"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "slot", "question"), SURFACE_CASES)
+def test_surface_fillers_are_fillers_the_tagger_would_confirm(sentence, slot, question):
+    """Evidence skips the tagger when surface forms settle a sentence: that must never say
+    "filled" where the full check says not."""
+    from rag.answering.fillers import surface_fillers
+
+    surface = surface_fillers(sentence, slot, question)
+    assert set(surface) <= set(fillers(annotate(sentence), slot, question))
+
+
+def test_surface_fillers_settle_dates_and_numbers_but_not_names():
+    from rag.answering.fillers import surface_fillers
+
+    assert surface_fillers("The Duchy of Normandy began in 911.", Slot.DATE, "When was the duchy founded?")
+    assert surface_fillers("Some 575,000 Japanese were interned.", Slot.NUMBER, "How many were interned?")
+    assert not surface_fillers("They paid 300 in cash.", Slot.MONEY, "How much did they pay?"), "no currency"
+    assert not surface_fillers("Rollo led the Norsemen.", Slot.PERSON, "Who led the Norsemen?"), "only the tagger knows names"
+    assert not surface_fillers("The treaty was signed in 1905.", Slot.DATE, "When was the treaty of 1905 signed?")
