@@ -123,9 +123,14 @@ def compose(chosen: list[Scored], ev: Evidence) -> tuple[str, list[Citation]]:
     return " ".join(parts), citations
 
 
+# A final period that belongs to an abbreviation ("3:55 p.m.", "the U.S.", "etc.") stays with it.
+_ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:etc|ca|approx|Jr|Sr|Inc|Ltd|Co|Corp|St|vs|No)\.)$")
+
+
 def with_marker(sentence: str, n: int) -> str:
+    """The citation marker before the sentence's final stop: "... in 1905 [1]."."""
     s = sentence.rstrip()
-    if s and s[-1] in ".!?" and not s.endswith("..."):
+    if s and s[-1] in ".!?" and not s.endswith("...") and not _ABBREVIATION_END.search(s):
         return f"{s[:-1]} [{n}]{s[-1]}"
     return f"{s} [{n}]"
 

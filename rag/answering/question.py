@@ -93,15 +93,30 @@ def asked_slot(question: str) -> Slot | None:
     return None
 
 
-def _second_slots(question: str) -> list[tuple[Slot, str]]:
-    """Slots of further wh-clauses joined by "and", with the clause: "When was it signed, and who
-    mediated it?" -> (PERSON, "who mediated it?")."""
-    out = []
-    for m in re.finditer(r"(?:,|\band\b)\s+((?:what|which|who|whom|when|where|how|why)\b.*)", question, re.I):
-        s = asked_slot(m.group(1))
-        if s is not None:
-            out.append((s, m.group(1)))
-    return out
+_WH_WORD = r"(?:what|which|who|whom|whose|when|where|how|why)"
+# A further wh-clause: after a comma or "and" ("..., and who mediated it?", "When and where did
+# ...?"), or after "and" with a preposition ("... and in what year ...?"; after a bare comma that
+# would be a relative clause: "..., in which he ...").
+_SECOND_CLAUSE = re.compile(
+    rf"(?:,|\band\b)\s+({_WH_WORD}\b.*)"
+    rf"|\band\s+((?:in|on|at|by|from|for|with|to|of|during|under|since|until|after|before|into|through)\s+{_WH_WORD}\b.*)",
+    re.I,
+)
+
+
+def _second_clauses(question: str) -> list[tuple[Slot | None, str]]:
+    """Further wh-clauses with their slot (None: a description): "When was it signed, and who
+    mediated it?" -> (PERSON, "who mediated it?"); "When and where did Ida make landfall?" ->
+    (PLACE, "where did Ida make landfall?")."""
+    clauses = [m.group(1) or m.group(2) for m in _SECOND_CLAUSE.finditer(question)]
+    return [(asked_slot(c), c) for c in clauses]
+
+
+def _first_clause(question: str) -> str:
+    """The question up to its second wh-clause ("On what date did X, and which city ...?" -> "On
+    what date did X,"): the anchor sentence may answer the second part only."""
+    m = _SECOND_CLAUSE.search(question)
+    return question[: m.start()] if m else question
 
 
 @dataclass
@@ -181,12 +196,21 @@ def _side(toks, order) -> int | None:
 
 def _facets(question: str, ann: Annotated, terms: list[Term], slot: Slot | None) -> list[Facet]:
     facets: list[Facet] = []
-    for s, clause in _second_slots(question):
-        if s != slot:
-            # The clause's own words too: in "Why did they halt it on 1 December, and when did it
-            # resume?" a sentence with a date but without "resume" answers the first part only.
-            own = set(lexical_tokens(clause))
-            facets.append(Facet([t for t in terms if t.token in own], s, s.value))
+    second = _second_clauses(question)
+    if second and slot is not None and slot is not Slot.REASON:
+        own = set(lexical_tokens(_first_clause(question)))
+        facets.append(Facet([t for t in terms if t.token in own], slot, slot.value))
+    for s, clause in second:
+        # The clause's own words too: in "Why did they halt it on 1 December, and when did it
+        # resume?" a sentence with a date but without "resume" answers the first part only. A
+        # clause of the first one's kind ("When did it open, and when did it close?") or of no
+        # kind ("..., and what were they charged with?") is a part only by its own words.
+        own = set(lexical_tokens(clause))
+        clause_terms = [t for t in terms if t.token in own]
+        if s is not None and s != slot:
+            facets.append(Facet(clause_terms, s, s.value))
+        elif clause_terms and s is not Slot.REASON:
+            facets.append(Facet(clause_terms, s, (s.value if s else "") + " " + " ".join(t.word for t in clause_terms)))
     # Sides of a comparison or a pair: "Soviet and Chinese Communist treatment", "A and B differ",
     # "in Cuba and in Canada", "How did X in Cuba compare with those on the Gulf coast?".
     toks = ann.tokens

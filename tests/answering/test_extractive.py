@@ -206,3 +206,19 @@ def test_a_comparison_gets_both_sides(assistant):
 def test_a_two_part_question_gets_both_parts(assistant):
     ans = assistant.ask("When was the Treaty of Portsmouth signed, and who mediated it?")
     assert "1905" in ans.answer and "Roosevelt" in ans.answer
+
+
+@pytest.mark.parametrize(
+    ("sentence", "marked"),
+    [
+        ("It was signed in 1905.", "It was signed in 1905 [2]."),
+        ("Why was it signed?", "Why was it signed [2]?"),
+        ("The launch is at 3:55 p.m.", "The launch is at 3:55 p.m. [2]"),  # the abbreviation keeps its stop
+        ("They moved to the U.S.", "They moved to the U.S. [2]"),
+        ("Salt, iron, furs, etc.", "Salt, iron, furs, etc. [2]"),
+        ("It trails off...", "It trails off... [2]"),
+        ("No stop at all", "No stop at all [2]"),
+    ],
+)
+def test_the_marker_goes_before_the_final_stop_unless_it_ends_an_abbreviation(sentence, marked):
+    assert with_marker(sentence, 2) == marked

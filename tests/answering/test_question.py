@@ -46,11 +46,18 @@ def test_two_part_question_has_a_facet_for_its_second_slot(tmp_path):
 
     asked = analyse("When was the Treaty of Portsmouth signed, and who mediated it?", _Index())
     assert asked.slot is Slot.DATE
-    assert [f.slot for f in asked.facets if f.slot] == [Slot.PERSON]
-    assert [t.word for t in asked.facets[0].terms] == ["mediated"]  # the clause's own words
+    assert [f.slot for f in asked.facets if f.slot] == [Slot.DATE, Slot.PERSON]
+    assert [t.word for t in asked.facets[1].terms] == ["mediated"]  # the clause's own words
     halt = analyse("Why did the Soviets halt repatriation on 1 December 1947, and when did it resume?", _Index())
     (when,) = halt.facets
     assert when.slot is Slot.DATE and [t.word for t in when.terms] == ["resume"]
+    # Each part of a two-part question is a facet, the first one too: the sentence that answers
+    # best may hold the second part only.
+    signed = analyse("When was the Treaty of Portsmouth signed, and who mediated it?", _Index())
+    assert [(f.slot, [t.word for t in f.terms]) for f in signed.facets] == [
+        (Slot.DATE, ["treaty", "portsmouth", "signed"]),
+        (Slot.PERSON, ["mediated"]),
+    ]
     cmp = analyse("How did Soviet and Chinese treatment of the Japanese differ?", _Index())
     assert cmp.comparison
     assert {f.label for f in cmp.facets} == {"Soviet", "Chinese"}
@@ -76,3 +83,28 @@ def test_spacy_loads_without_importing_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("When and where did Ida make landfall in Louisiana?", [Slot.DATE, Slot.PLACE]),
+        ("What is the software called, and in what year was it tested on the station?", [Slot.DATE]),
+        ("Who was tried at Khabarovsk, and what were they charged with?", [Slot.PERSON, None]),
+        ("When did the war begin, and when did it end?", [Slot.DATE, Slot.DATE]),
+        ("Which port did they sail from, and in which city did they land?", [Slot.PLACE, Slot.PLACE]),
+        ("What did Gibbon write of the Bulgarians, in which he praised them?", []),  # a relative clause
+        ("Who led the revolt and why?", [Slot.PERSON, Slot.REASON]),
+    ],
+)
+def test_every_part_of_a_compound_question_is_a_facet(question, parts):
+    from rag.answering.question import analyse
+
+    class _Index:
+        def __len__(self):
+            return 100
+
+        def doc_freq(self, tok):
+            return 3
+
+    assert [f.slot for f in analyse(question, _Index()).facets] == parts
