@@ -161,12 +161,39 @@ class Assistant:
         return self._words
 
     def _extractive(self, question: str, query: str, retrieval: Retrieval, k: int, flt, also) -> Answer:
-        from rag.answering.answer import extractive_answer, refusal_answer
+        from rag.answering.answer import extractive_answer, record_answer, refusal_answer
 
         ev = self.evidence(question, query, retrieval)
+        on_record = record_answer(ev, lambda: self._records(flt), lambda doc_id: self._best_passage(question, doc_id))
+        if on_record is not None:
+            return on_record
         if ev.verdict and ev.verdict.answerable:
             return extractive_answer(ev)
         return refusal_answer(ev, "extractive", outside=self.outside_filter(question, query, k, flt, also))
+
+    def _records(self, flt: Filters | None) -> list:
+        """Every document's record that the user's document or year filter lets through."""
+        from rag.models import DocumentMeta
+
+        out = []
+        for d in self.store.documents():
+            try:
+                meta = DocumentMeta.model_validate(d)
+            except ValueError:
+                continue  # a record another writer left incomplete cannot name a document
+            if flt is not None and not flt.is_empty():
+                if flt.doc_ids and meta.doc_id not in flt.doc_ids:
+                    continue
+                if (flt.year_min is not None or flt.year_max is not None) and meta.year is None:
+                    continue
+                if meta.year is not None and not ((flt.year_min or meta.year) <= meta.year <= (flt.year_max or meta.year)):
+                    continue
+            out.append(meta)
+        return out
+
+    def _best_passage(self, question: str, doc_id: str):
+        found = self.searcher.search(question, 1, Filters(doc_ids=[doc_id])).passages  # inside any user filter: the record passed it
+        return found[0] if found else None
 
     def as_retriever(self, **kwargs):
         """A LangChain retriever on this Assistant's own Searcher (its store and lexical index)."""

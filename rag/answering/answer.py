@@ -30,6 +30,30 @@ def extractive_answer(ev: Evidence) -> Answer:
     return Answer(question=ev.question, answer=text, citations=citations, mode="extractive", query=ev.query)
 
 
+def record_answer(ev: Evidence, corpus, passage_of) -> Answer | None:
+    """An answer from a document's record when the question asks who wrote a document it names,
+    or where or when it was published (see rag.answering.record); None otherwise. `corpus()` lists
+    every document's record, `passage_of(doc_id)` gives that document's passage best for the
+    question: both are asked for only when the question is of this kind."""
+    from rag.answering import record
+
+    ask = record.record_question(ev.question)
+    if ask is None:
+        return None
+    ranked = list({p.doc_id: record.meta_of(p.metadata) for p in ev.passages}.values())
+    meta = record.pick_document(ev.question, ask, ranked, corpus())
+    said = record.statement(ask, meta) if meta else None
+    if meta is None or said is None:
+        return None
+    passage = next((p for p in ev.passages if p.doc_id == meta.doc_id), None) or passage_of(meta.doc_id)
+    if passage is None:
+        return None
+    quote = record.quote_line(passage.text, ask, meta)
+    text = f"{said} [1]."
+    cite = extractive.citation(1, passage, [quote], passage.score)
+    return Answer(question=ev.question, answer=text, citations=[cite], mode="extractive", query=ev.query)
+
+
 def refusal_answer(ev: Evidence, mode: str, reason: str | None = None, outside: Evidence | None = None) -> Answer:
     """A refusal that says why, names the closest sources with their best sentence, and says when a
     document or year filter is what kept the answer out."""

@@ -38,7 +38,8 @@ _BOILERPLATE = re.compile(
     r"research output|cite this|dive into the research topics|all rights reserved|terms of (use|service)|"
     r"privacy policy|cookie|retrieved \w+ \d|accessed( on)? \d|share this|download (pdf|citation)|"
     r"sign in|log in|subscribe|copyright ©|©|powered by|jump to (navigation|search)|from wikipedia, the free|"
-    r"this article (is about|needs)|click here|read more|skip to (main )?content|fingerprint",
+    r"this article (is about|needs)|click here|read more|skip to (main )?content|fingerprint|"
+    r"original language\s*[A-Z]|pages \(from-to\)|publication status|issue number\s*\d",  # research-portal record fields
     re.I,
 )
 # Sentences about the document rather than the subject: "These notes cover the Khabarovsk trial."
@@ -135,7 +136,17 @@ def is_prose(text: str) -> bool:
         return False  # a question (often a heading) answers nothing
     if _REFERENCE.search(text) or _BOILERPLATE.search(text) or _META.search(text) or is_injection(text):
         return False
+    if _form_fields(text):
+        return False
     return bool(_END.search(text.strip())) or len(words) > 14
+
+
+def _form_fields(text: str) -> bool:
+    """Lines of a record or form ("Original languageEnglish / Pages (from-to)200-230 / Journal...")
+    that the splitter ran together: most lines short and none of them ending a sentence."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    short = sum(len(ln.split()) <= 6 and not _END.search(ln) for ln in lines)
+    return len(lines) >= 3 and short >= 0.6 * len(lines)
 
 
 def _reference_start(text: str) -> int:

@@ -20,6 +20,9 @@ from rag.answering.verdict import surface
         "Cite this article in APA, Harvard or Vancouver style.",
         "Where did the ships land?",
         "Camp politics in the USSR",
+        # a research portal's record fields, run together by the sentence splitter
+        "Original languageEnglish\nPages (from-to)200-230\nJournalJournal of Cold War Studies\nIssue number3\nPublication statusPublished - 2022",
+        "Volume\n24\nPeer reviewed\nYes\nLanguage\nEnglish",
     ],
 )
 def test_not_prose(text):
@@ -32,6 +35,8 @@ def test_not_prose(text):
         "The Soviet Union treated Japanese internees with a higher degree of neglect and mistrust.",
         "Normandy, a region in France, took its name from the Normans who settled there.",
         "The duchy began in 911 when Rollo received land from the king.",
+        # hard-wrapped prose keeps its line breaks and is still prose
+        "The Soviet Union treated Japanese internees with a higher degree of neglect\nand mistrust and employed them as a mass labor force on large-scale Soviet\ninfrastructure and industrial projects across Siberia.",
     ],
 )
 def test_prose(text):
