@@ -181,14 +181,8 @@ class Assistant:
                 meta = DocumentMeta.model_validate(d)
             except ValueError:
                 continue  # a record another writer left incomplete cannot name a document
-            if flt is not None and not flt.is_empty():
-                if flt.doc_ids and meta.doc_id not in flt.doc_ids:
-                    continue
-                if (flt.year_min is not None or flt.year_max is not None) and meta.year is None:
-                    continue
-                if meta.year is not None and not ((flt.year_min or meta.year) <= meta.year <= (flt.year_max or meta.year)):
-                    continue
-            out.append(meta)
+            if flt is None or flt.accepts(meta.doc_id, meta.year):
+                out.append(meta)
         return out
 
     def _best_passage(self, question: str, doc_id: str):

@@ -202,13 +202,19 @@ def previous(sentences: list[Sentence], s: Sentence) -> Sentence | None:
     return prev
 
 
-def score_sentences(sentences: list[Sentence], qvec: np.ndarray, terms: list[Term]) -> list[Scored]:
+def score_sentences(
+    sentences: list[Sentence], qvec: np.ndarray, terms: list[Term], bylines: list[set[str]] | None = None
+) -> list[Scored]:
+    """`bylines`: per passage, the stems of its authors' names. A question that names the authors
+    ("according to King and Muminov") is about their document, whose sentences say "we" and never
+    those names: there the names count as present."""
     if not sentences:
         return []
     sims = np.vstack([s.vec for s in sentences]) @ qvec
     out = []
     for s, sim in zip(sentences, sims, strict=True):
-        cov = coverage(terms, set(lexical_tokens(s.text)))
+        toks = set(lexical_tokens(s.text))
+        cov = coverage(terms, toks | bylines[s.passage] if bylines else toks)
         out.append(Scored(s, float(sim), float(sim) + TERM_WEIGHT * cov + RANK_WEIGHT / (1 + s.passage), cov))
     out.sort(key=lambda x: -x.score)
     return out
@@ -259,7 +265,8 @@ def build(
     """Scored sentences and signals; the verdict is added by verdict.decide. `sentence_vecs` and
     `encode`: see gather."""
     sentences = gather(passages, sentence_vecs, encode)
-    scored = score_sentences(sentences, qvec, asked.terms)
+    bylines = [set(lexical_tokens(" ".join(authors_of(p.metadata)))) for p in passages]
+    scored = score_sentences(sentences, qvec, asked.terms, bylines)
     heads = [heading(p) for p in passages]
     evidence_tokens: set[str] = set()
     for h, p in zip(heads, passages, strict=True):

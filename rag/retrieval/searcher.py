@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from rag.models import Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from rag.store import ChunkRecord, Store, StoreBusy
+from rag.text import fold
 
 log = logging.getLogger("rag.retrieval")
 RRF_K = 60
@@ -29,6 +31,8 @@ PARALLEL_LEXICAL_ROWS = 50_000  # from here BM25 (~5 ms at 100k) outweighs the t
 # store generation they came from: the dense search then asks Chroma for ids only and most asks
 # read no row at all. ~40 kB a chunk with its sentence vectors, so at most ~80 MB.
 RECORD_CACHE = 2_000
+MAX_NAMED = 5  # documents one question may single out by their authors' names
+_CAPITALISED = re.compile(r"\b[A-Z][\w'\u2019-]+")
 
 
 @dataclass
@@ -85,6 +89,9 @@ class Searcher:
         self._pair: tuple | None = None
         self._records: dict[str, ChunkRecord] = {}
         self._records_key: tuple = ()
+        self._authors: dict[str, set[str]] = {}
+        self._doc_years: dict[str, int | None] = {}
+        self._authors_key: tuple = ()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Searcher:
@@ -150,6 +157,30 @@ class Searcher:
                 cache[rec.chunk_id] = rec
         return [[(cache[cid], d) for cid, d in hits if cid in cache] for hits in dense_ids]
 
+    # ------------------------------------------------------------ documents named by an author
+    def _named_documents(self, query: str, lex: LexicalIndex, col, filters: Filters | None) -> list[str]:
+        """Documents whose author the query names, as a capitalised surname ("Which archives did
+        King and Muminov use?"). A paper says "we" and "this article", never its authors' names, so
+        neither BM25 nor the embedding ties such a question to it; their passages then join the
+        fusion as one more ranked list (a boost, not a filter). More than MAX_NAMED documents for
+        the names given would not single any out."""
+        key = (lex.generation, getattr(col, "id", None))
+        if key != self._authors_key:
+            by_surname: dict[str, set[str]] = {}
+            years: dict[str, int | None] = {}
+            for d in self.store.documents():
+                years[d.get("doc_id", "")] = d.get("year")
+                for a in d.get("authors") or []:
+                    parts = str(a).split()
+                    if parts and len(parts[-1]) > 2 and parts[-1][:1].isupper():
+                        by_surname.setdefault(fold(parts[-1]), set()).add(d.get("doc_id", ""))
+            self._authors, self._doc_years, self._authors_key = by_surname, years, key
+        names = {fold(w) for w in _CAPITALISED.findall(query)}
+        docs = sorted({d for w in names for d in self._authors.get(w, ())})
+        if filters is not None and not filters.is_empty():
+            docs = [d for d in docs if filters.accepts(d, self._doc_years.get(d))]
+        return docs if 0 < len(docs) <= MAX_NAMED else []
+
     # ------------------------------------------------------------ search
     def search(
         self, query: str, k: int, filters: Filters | None = None, also: tuple[str, ...] = ()
@@ -174,9 +205,15 @@ class Searcher:
         t1 = time.perf_counter()
         where = filters.chroma_where() if filters else None
         cache = self._cache(lex, col)
+        named = self._named_documents(query, lex, col, filters)
+        named_where = {"doc_id": {"$in": named}} if named else None
         dense_ids = self.store.query_ids(qvecs, n, where, collection=col) if cache is not None else None
+        if dense_ids is not None and named_where:
+            dense_ids += self.store.query_ids(qvecs[:1], n, named_where, collection=col)
         if dense_ids is None:
             dense = self.store.query_chunks(qvecs, n, where, collection=col)
+            if named_where:
+                dense += self.store.query_chunks(qvecs[:1], n, named_where, collection=col)
         t["dense"] = _ms(t1)
 
         t2 = time.perf_counter()
@@ -189,6 +226,8 @@ class Searcher:
             if dense is None:  # mid-ingest, the rows could not be read: as without the cache
                 cache = None
                 dense = self.store.query_chunks(qvecs, n, where, collection=col)
+                if named_where:
+                    dense += self.store.query_chunks(qvecs[:1], n, named_where, collection=col)
         rows: dict[str, dict] = {}
         for hits in dense:  # rows deleted by an ingest since this client loaded its index are left out
             for rank, (rec, _dist) in enumerate(hits):

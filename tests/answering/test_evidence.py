@@ -99,3 +99,21 @@ def test_sentences_come_from_the_chunk_spans_and_old_chunks_are_encoded_on_deman
     assert [(s.text, s.passage) for s in got] == [(text[0:43], 0), (text[44:], 0), (text[0:43], 1), (text[44:], 1)]
     assert np.array_equal(got[0].vec, stored[0]) and np.allclose(got[2].vec, 0.5)
     assert gather([new], {"a": stored}, encode) and len(asked) == 1
+
+
+def test_authors_named_by_the_question_count_in_their_own_documents_sentences():
+    """"Into how many periods do King and Muminov divide ...?": the article says "we", the notes
+    about it say "King and Muminov"; in the article's own sentences the names count as present."""
+    import numpy as np
+
+    from rag.answering.evidence import Sentence, score_sentences
+    from rag.answering.terms import Term
+
+    v = np.ones(4, dtype=np.float32) / 2
+    ours = Sentence("We explore their treatment over four discrete periods.", 0, 0, 10, v)
+    notes = Sentence("The notes describe how the article is organised.", 1, 0, 10, v)
+    terms = [Term("king", 1.0, True, word="king"), Term("muminov", 1.0, True, word="muminov"), Term("period", 1.0, False, word="periods")]
+    plain = {s.sentence.text: s.coverage for s in score_sentences([ours, notes], v, terms)}
+    named = {s.sentence.text: s.coverage for s in score_sentences([ours, notes], v, terms, [{"king", "muminov", "ami", "sherzod"}, set()])}
+    assert plain[ours.text] == 1 / 3 and named[ours.text] == 1.0
+    assert named[notes.text] == plain[notes.text] == 0.0

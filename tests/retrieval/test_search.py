@@ -175,6 +175,23 @@ def test_rows_held_from_an_earlier_search_give_the_same_passages(assistant, monk
     assert reads == [], "every row was held from the searches before"
 
 
+# ---------------------------------------------------------------- a document named by its authors
+def test_a_question_naming_the_authors_reaches_their_document(assistant):
+    """The article says "we" and "this article", never "King and Muminov"; the notes about it do."""
+    found = assistant.retrieve("Into how many periods do King and Muminov divide the years from 1945 to 1956?")
+    assert any("four discrete periods" in p.text for p in found[:5])
+    assert any(p.doc_id == "king-muminov-2022" for p in found[:3])
+
+
+def test_only_a_capitalised_surname_names_a_document(assistant):
+    searcher = assistant.searcher
+    lex, col = searcher._view()
+    assert searcher._named_documents("Which archives did King and Muminov use?", lex, col, None) == ["king-muminov-2022"]
+    assert searcher._named_documents("Which king granted the land?", lex, col, None) == []
+    outside = Filters(doc_ids=["khabarovsk-trial-1949"])
+    assert searcher._named_documents("What did King argue?", lex, col, outside) == [], "the user's filter holds"
+
+
 # ---------------------------------------------------------------- the lexical index stays current
 DOC_A = """---
 doc_id: camp-bread
