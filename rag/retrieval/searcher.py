@@ -133,10 +133,13 @@ class Searcher:
 
     # ------------------------------------------------------------ rows read before
     def _cache(self, lex: LexicalIndex, col) -> dict[str, ChunkRecord] | None:
-        """The rows read at this view's generation, or None when the store is too large to keep them."""
+        """The rows read at the store's current generation, or None when the store is too large to
+        keep them. The generation is read afresh on every search (~2 ms), not taken from the view,
+        which may be up to GENERATION_CHECK_S old: a document replaced under the same chunk ids must
+        never be answered from its earlier text once its ingest has finished."""
         if len(lex) > RECORD_CACHE:
             return None
-        key = (lex.generation, getattr(col, "id", None))
+        key = (self.store.generation(), getattr(col, "id", None))
         if key != self._records_key:
             self._records, self._records_key = {}, key
         return self._records
