@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag import naming
 from rag.models import DocumentMeta
-from rag.text import fold, lexical_tokens
+from rag.text import lexical_tokens
 
 _AUTHORS_Q = re.compile(
     r"\bwho\s+(wrote|authored|co-?authored|penned|edited)\b|\b(authors?|writers?|editors?)\s+of\b"
@@ -30,11 +31,6 @@ _YEAR_Q = re.compile(
     r"\b(when|what\s+year|which\s+year)\b.*\b(published|written|issued|released|appear|appeared|come\s+out|came\s+out)\b",
     re.I,
 )
-KINDS = (
-    "article", "paper", "book", "report", "chapter", "thesis", "dissertation", "study", "essay",
-    "review", "monograph", "bulletin", "notes", "page", "document",
-)
-_KIND_Q = re.compile(rf"\b(the|this|that|their|his|her|its)\s+(?:\w+\s+){{0,2}}?({'|'.join(KINDS)})s?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -53,8 +49,7 @@ def record_question(question: str) -> RecordAsk | None:
     )
     if field is None:
         return None
-    kind = _KIND_Q.search(question)
-    return RecordAsk(field, kind.group(2).lower() if kind else None)
+    return RecordAsk(field, naming.kind_asked(question))
 
 
 def _title_named(question_tokens: set[str], meta: DocumentMeta) -> bool:
@@ -65,12 +60,8 @@ def _title_named(question_tokens: set[str], meta: DocumentMeta) -> bool:
 
 
 def _author_named(question: str, meta: DocumentMeta) -> bool:
-    folded = f" {fold(question)} "
-    return any(
-        len(surname) > 2 and f" {fold(surname)}" in folded
-        for a in meta.authors
-        if (surname := str(a).split()[-1] if str(a).split() else "")
-    )
+    words = naming.capitalised_words(question)
+    return any(naming.surname(a) in words for a in meta.authors if naming.surname(a))
 
 
 def pick_document(question: str, ask: RecordAsk, ranked: list[DocumentMeta], corpus: list[DocumentMeta]) -> DocumentMeta | None:
@@ -84,7 +75,7 @@ def pick_document(question: str, ask: RecordAsk, ranked: list[DocumentMeta], cor
     # Asking who wrote it, the authors are not what names it.
     named = [] if ask.field == "authors" else [d for d in docs if _author_named(question, d)]
     if ask.kind:
-        of_kind = [d for d in (named or docs) if ask.kind in fold(d.source_type)]
+        of_kind = [d for d in (named or docs) if naming.kind_of(d.source_type) == ask.kind]
         return _one(of_kind, ranked) if of_kind else None
     return _one(named, ranked) if named else None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,14 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag import lexical
+from rag import lexical, naming
 from rag.embedding import Embedder, get_embedder
 from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.retrieval.filters import Filters
 from rag.settings import Settings
 from rag.store import ChunkRecord, Store, StoreBusy
-from rag.text import fold
 
 log = logging.getLogger("rag.retrieval")
 RRF_K = 60
@@ -32,7 +30,6 @@ PARALLEL_LEXICAL_ROWS = 50_000  # from here BM25 (~5 ms at 100k) outweighs the t
 # read no row at all. ~40 kB a chunk with its sentence vectors, so at most ~80 MB.
 RECORD_CACHE = 2_000
 MAX_NAMED = 5  # documents one question may single out by their authors' names
-_CAPITALISED = re.compile(r"\b[A-Z][\w'\u2019-]+")
 
 
 @dataclass
@@ -162,8 +159,9 @@ class Searcher:
 
     # ------------------------------------------------------------ documents named by an author
     def _named_documents(self, query: str, lex: LexicalIndex, col, filters: Filters | None) -> list[str]:
-        """Documents whose author the query names, as a capitalised surname ("Which archives did
-        King and Muminov use?"). A paper says "we" and "this article", never its authors' names, so
+        """Documents the query names by an author's capitalised surname ("Which archives did King
+        and Muminov use?") or by their kind ("the article": see rag.naming). A paper says "we" and
+        "this article", never its authors' names, so
         neither BM25 nor the embedding ties such a question to it; their passages then join the
         fusion as one more ranked list (a boost, not a filter). More than MAX_NAMED documents for
         the names given would not single any out."""
@@ -173,12 +171,16 @@ class Searcher:
             years: dict[str, int | None] = {}
             for d in self.store.documents():
                 years[d.get("doc_id", "")] = d.get("year")
+                kind = naming.kind_of(d.get("source_type"))
+                if kind:
+                    by_surname.setdefault("the " + kind, set()).add(d.get("doc_id", ""))
                 for a in d.get("authors") or []:
-                    parts = str(a).split()
-                    if parts and len(parts[-1]) > 2 and parts[-1][:1].isupper():
-                        by_surname.setdefault(fold(parts[-1]), set()).add(d.get("doc_id", ""))
+                    if name := naming.surname(a):
+                        by_surname.setdefault(name, set()).add(d.get("doc_id", ""))
             self._authors, self._doc_years, self._authors_key = by_surname, years, key
-        names = {fold(w) for w in _CAPITALISED.findall(query)}
+        names = naming.capitalised_words(query)
+        if kind := naming.kind_asked(query):
+            names.add("the " + kind)
         docs = sorted({d for w in names for d in self._authors.get(w, ())})
         if filters is not None and not filters.is_empty():
             docs = [d for d in docs if filters.accepts(d, self._doc_years.get(d))]
