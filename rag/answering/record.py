@@ -59,6 +59,12 @@ def _title_named(question_tokens: set[str], meta: DocumentMeta) -> bool:
     return len(words) >= 2 and len(words & question_tokens) >= max(2, 0.75 * len(words))
 
 
+def _titled_by_subject(meta: DocumentMeta) -> bool:
+    """An encyclopedia entry's title names its subject, not the document: "When was Harry Potter
+    and the Philosopher's Stone published?" asks about the book, not about the entry."""
+    return bool(re.search(r"encyclop|wiki", f"{meta.source_type} {meta.container or ''}", re.I))
+
+
 def _author_named(question: str, meta: DocumentMeta) -> bool:
     words = naming.capitalised_words(question)
     return any(naming.surname(a) in words for a in meta.authors if naming.surname(a))
@@ -69,7 +75,7 @@ def pick_document(question: str, ask: RecordAsk, ranked: list[DocumentMeta], cor
     first; `corpus` every document. None when no document, or more than one, fits."""
     tokens = set(lexical_tokens(question))
     docs = {d.doc_id: d for d in [*ranked, *corpus]}.values()
-    by_title = [d for d in docs if _title_named(tokens, d)]
+    by_title = [d for d in docs if _title_named(tokens, d) and not _titled_by_subject(d)]
     if by_title:
         return _one(by_title, ranked)
     # Asking who wrote it, the authors are not what names it.

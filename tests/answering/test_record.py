@@ -62,6 +62,17 @@ def test_nothing_is_answered_from_a_record_the_question_does_not_name():
     assert pick_document(q, record_question(q), [other, ARTICLE], [*corpus, other]) == other
 
 
+def test_an_encyclopedia_entry_is_not_named_by_its_subjects_title():
+    entry = DocumentMeta(
+        doc_id="hp1", title="Harry Potter and the Philosopher's Stone", authors=["Wikipedia contributors"],
+        year=2023, container="Wikipedia", source_type="encyclopedia article",
+    )
+    for q in ("When was Harry Potter and the Philosopher's Stone published?", "Who wrote Harry Potter and the Philosopher's Stone?"):
+        assert pick_document(q, record_question(q), [entry], [entry]) is None, q
+    q = "When was the encyclopedia article on Harry Potter published?"  # the entry itself, by its kind
+    assert pick_document(q, record_question(q), [entry], [entry]) == entry
+
+
 def test_a_missing_field_is_never_made_up():
     assert statement(RecordAsk("container", None), NOTES.model_copy(update={"container": None})) is None
     assert statement(RecordAsk("year", None), NOTES) is None
