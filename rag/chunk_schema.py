@@ -65,6 +65,23 @@ def chunk_metadata(
     return m
 
 
+def document_meta_of(metadata: Mapping[str, Any]) -> DocumentMeta:
+    """The document's record a chunk carries: the inverse of chunk_metadata's record fields."""
+    doc_id = str(metadata.get("doc_id") or "")
+    fields: dict[str, Any] = {
+        "doc_id": doc_id,
+        "title": metadata.get("title") or doc_id,
+        "authors": authors_of(metadata),
+    }
+    if metadata.get("source_type"):
+        fields["source_type"] = metadata["source_type"]
+    for f in _OPTIONAL:
+        v = metadata.get(f)
+        if v not in (None, ""):
+            fields[f] = v if f == "year" else str(v)  # another writer may have stored a volume as 24
+    return DocumentMeta.model_validate(fields)
+
+
 def authors_of(metadata: Mapping[str, Any]) -> list[str]:
     """The chunk's authors as a list (stored joined)."""
     return [a for a in str(metadata.get("authors") or "").split(_AUTHOR_SEP) if a]

@@ -18,3 +18,18 @@ def test_round_trip_of_lists_and_optional_fields():
                           sentence_spans=[], content_hash="h")
     assert authors_of(bare) == [] and sentence_spans_of(bare) == [] and "page" not in bare
     assert sentence_spans_of({"sentences": "not json"}) == []
+
+
+def test_a_chunk_gives_back_its_documents_record():
+    from rag.chunk_schema import chunk_metadata, document_meta_of
+    from rag.models import DocumentMeta
+
+    meta = DocumentMeta(
+        doc_id="king-muminov-2022", title="Japan Still Has Cadres Remaining", authors=["Amy King", "Sherzod Muminov"],
+        year=2022, container="Journal of Cold War Studies", volume="24", issue="3", pages="200–230",
+        source_type="journal article",
+    )
+    row = chunk_metadata(meta, "a.txt", index=0, start=0, end=10, tokens=3, sentence_spans=[(0, 10)], content_hash="h")
+    assert document_meta_of(row) == meta
+    assert document_meta_of({**row, "volume": 24}).volume == "24"  # another writer's number
+    assert document_meta_of({"doc_id": "x"}) == DocumentMeta(doc_id="x", title="x")

@@ -9,7 +9,7 @@ from rag.answering import extractive
 from rag.answering.evidence import Evidence, build
 from rag.answering.question import analyse
 from rag.answering.verdict import Model, decide
-from rag.chunk_schema import authors_of
+from rag.chunk_schema import authors_of, document_meta_of
 from rag.citing import author_date
 from rag.models import Answer, Passage
 
@@ -40,7 +40,7 @@ def record_answer(ev: Evidence, corpus, passage_of) -> Answer | None:
     ask = record.record_question(ev.question)
     if ask is None:
         return None
-    ranked = list({p.doc_id: record.meta_of(p.metadata) for p in ev.passages}.values())
+    ranked = list({p.doc_id: document_meta_of(p.metadata) for p in ev.passages}.values())
     meta = record.pick_document(ev.question, ask, ranked, corpus())
     said = record.statement(ask, meta) if meta else None
     if meta is None or said is None:

@@ -94,21 +94,6 @@ def _one(candidates: list[DocumentMeta], ranked: list[DocumentMeta]) -> Document
     return next((d for d in candidates if d.doc_id == top), None)
 
 
-def meta_of(metadata: dict) -> DocumentMeta:
-    """A passage's document record, from the metadata its chunk carries."""
-    from rag.chunk_schema import authors_of
-
-    fields = {k: metadata.get(k) for k in DocumentMeta.model_fields if metadata.get(k) not in (None, "")}
-    fields["authors"] = authors_of(metadata)
-    fields.pop("themes", None)
-    for k in ("volume", "issue", "pages", "doi", "url", "container"):
-        if k in fields:
-            fields[k] = str(fields[k])
-    fields.setdefault("title", metadata.get("doc_id", ""))
-    fields.setdefault("doc_id", metadata.get("doc_id", ""))
-    return DocumentMeta.model_validate(fields)
-
-
 def _names(authors: list[str]) -> str:
     names = [" ".join(str(a).split()) for a in authors if str(a).strip()]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

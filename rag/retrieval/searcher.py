@@ -85,14 +85,11 @@ class Searcher:
         self._checked_at = 0.0
         self._col = None
         self._pair: tuple | None = None
-        self._records: dict[str, ChunkRecord] = {}
-        self._records_key: tuple = ()
+        self._held = _Held()
         self._authors: dict[str, set[str]] = {}
         self._doc_years: dict[str, int | None] = {}
-        self._authors_key: tuple = ()
         self._doc_chunks: dict[str, int] = {}
-        self._named_rows: dict[str, list[ChunkRecord]] = {}
-        self._named_key: tuple = ()
+        self._authors_key: tuple = ()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Searcher:
@@ -133,17 +130,15 @@ class Searcher:
             self._lex_lock.release()
 
     # ------------------------------------------------------------ rows read before
-    def _cache(self, lex: LexicalIndex, col) -> dict[str, ChunkRecord] | None:
-        """The rows read at the store's current generation, or None when the store is too large to
-        keep them. The generation is read afresh on every search (~2 ms), not taken from the view,
-        which may be up to GENERATION_CHECK_S old: a document replaced under the same chunk ids must
-        never be answered from its earlier text once its ingest has finished."""
-        if len(lex) > RECORD_CACHE:
-            return None
+    def _held_at(self, col) -> _Held:
+        """The rows read at the store's current generation. The generation is read afresh (~2 ms,
+        once per search that holds rows), not taken from the view, which may be up to
+        GENERATION_CHECK_S old: a document replaced under the same chunk ids must never be
+        answered from its earlier text once its ingest has finished."""
         key = (self.store.generation(), getattr(col, "id", None))
-        if key != self._records_key:
-            self._records, self._records_key = {}, key
-        return self._records
+        if key != self._held.key:
+            self._held = _Held(key)
+        return self._held
 
     def _cached_rows(self, cache, col, dense_ids, lex_lists):
         """Dense hits as (record, distance), reading only rows not held yet (the lexical-only hits
@@ -165,10 +160,10 @@ class Searcher:
     def _named_documents(self, query: str, lex: LexicalIndex, col, filters: Filters | None) -> list[str]:
         """Documents the query names by an author's capitalised surname ("Which archives did King
         and Muminov use?") or by their kind ("the article": see rag.naming). A paper says "we" and
-        "this article", never its authors' names, so
-        neither BM25 nor the embedding ties such a question to it; their passages then join the
-        fusion as one more ranked list (a boost, not a filter). More than MAX_NAMED documents for
-        the names given would not single any out."""
+        "this article", never its authors' names, so neither BM25 nor the embedding ties such a
+        question to it; their passages then join the fusion as one more ranked list (a boost, not
+        a filter). More than MAX_NAMED documents for the names given would not single any out, and
+        one of more than NAMED_ROWS chunks is too large to rank in memory."""
         key = (lex.generation, getattr(col, "id", None))
         if key != self._authors_key:
             by_surname: dict[str, set[str]] = {}
@@ -190,27 +185,23 @@ class Searcher:
         docs = sorted({d for w in names for d in self._authors.get(w, ())})
         if filters is not None and not filters.is_empty():
             docs = [d for d in docs if filters.accepts(d, self._doc_years.get(d))]
-        return docs if 0 < len(docs) <= MAX_NAMED else []
+        if not 0 < len(docs) <= MAX_NAMED:
+            return []
+        return [d for d in docs if self._doc_chunks.get(d, 0) <= NAMED_ROWS]
 
-    def _named_dense(self, docs: list[str], qvec: np.ndarray, n: int, col) -> list[tuple[ChunkRecord, float]]:
+    def _named_dense(self, held: _Held, docs: list[str], qvec: np.ndarray, n: int, col) -> list[tuple[ChunkRecord, float]]:
         """The named documents' n chunks nearest the query, as (record, cosine distance). Ranked
         here from their rows, read once per store generation: Chroma's filtered search costs ~60 ms
         at 100,000 chunks, this one get ~10 ms once and then nothing."""
-        docs = [d for d in docs if self._doc_chunks.get(d, 0) <= NAMED_ROWS]
-        if not docs:
-            return []
-        key = (self.store.generation(), getattr(col, "id", None))
-        if key != self._named_key:
-            self._named_rows, self._named_key = {}, key
-        missing = [d for d in docs if d not in self._named_rows]
+        missing = [d for d in docs if d not in held.by_doc]
         if missing:
             try:
                 got = self.store.get_chunks(where={"doc_id": {"$in": missing}}, collection=col)
             except StoreBusy:
                 return []
             for d in missing:
-                self._named_rows[d] = [r for r in got if r.metadata.get("doc_id") == d]
-        rows = [r for d in docs for r in self._named_rows[d]]
+                held.by_doc[d] = [r for r in got if r.metadata.get("doc_id") == d]
+        rows = [r for d in docs for r in held.by_doc[d]]
         if not rows:
             return []
         sims = np.vstack([r.vector for r in rows]) @ qvec
@@ -240,8 +231,11 @@ class Searcher:
 
         t1 = time.perf_counter()
         where = filters.chroma_where() if filters else None
-        cache = self._cache(lex, col)
-        named = self._named_dense(self._named_documents(query, lex, col, filters), qvec, n, col)
+        named_docs = self._named_documents(query, lex, col, filters)
+        small = len(lex) <= RECORD_CACHE
+        held = self._held_at(col) if small or named_docs else None
+        cache = held.rows if held is not None and small else None
+        named = self._named_dense(held, named_docs, qvec, n, col) if held is not None and named_docs else []
         dense_ids = self.store.query_ids(qvecs, n, where, collection=col) if cache is not None else None
         if dense_ids is not None and named:
             dense_ids.append([(rec.chunk_id, d) for rec, d in named])
@@ -323,6 +317,16 @@ class Searcher:
         svecs = {cid: sv for cid in chosen if (sv := rows[cid]["rec"].sentence_vectors) is not None}
         t["retrieve"] = _ms(t0)
         return Retrieval(passages, qvec, pv, t, svecs)
+
+
+@dataclass
+class _Held:
+    """Rows read at one store generation: by chunk id (stores of up to RECORD_CACHE chunks) and
+    by named document."""
+
+    key: tuple = ()
+    rows: dict[str, ChunkRecord] = field(default_factory=dict)
+    by_doc: dict[str, list[ChunkRecord]] = field(default_factory=dict)
 
 
 def _row(rec: ChunkRecord) -> dict:

@@ -19,7 +19,7 @@ from ingest_testlib import (
 
 from ingest.chunking import chunk_pages
 from ingest.pipeline import embed_text
-from rag.models import DocumentMeta
+from rag.chunk_schema import document_meta_of
 from rag.text import split_sentences
 
 LONG_TITLE = (
@@ -169,17 +169,13 @@ def big_docs(tmp_path_factory):
     forget_client(settings)
 
 
-def _meta_of(m: dict) -> DocumentMeta:
-    return DocumentMeta(doc_id=m["doc_id"], title=m["title"])
-
-
 def test_no_stored_chunk_exceeds_the_model_window(big_docs, embedder):
     settings, root = big_docs
     for name in ("long-title.md", "long-sentence.txt"):
         rows = chunks_of(settings, root / name)
         assert len(rows) >= 2
         texts = [t for _, t, _ in rows]
-        with_prefix = [embed_text(_meta_of(m), t) for _, t, m in rows]
+        with_prefix = [embed_text(document_meta_of(m), t) for _, t, m in rows]
         assert max(embedder.count_tokens(texts)) <= embedder.max_tokens
         assert max(embedder.count_tokens(with_prefix)) <= embedder.max_tokens, name
         assert embedder.max_tokens == 254
@@ -188,7 +184,7 @@ def test_no_stored_chunk_exceeds_the_model_window(big_docs, embedder):
 def test_long_title_prefix_is_taken_into_account(big_docs, embedder):
     settings, root = big_docs
     rows = chunks_of(settings, root / "long-title.md")
-    prefix = embed_text(_meta_of(rows[0][2]), "").rstrip("\n")
+    prefix = embed_text(document_meta_of(rows[0][2]), "").rstrip("\n")
     assert prefix.split() == LONG_TITLE.split()[:14]
     reserve = embedder.count_tokens([prefix])[0]
     # Chunks are filled close to the window minus the title prefix, not merely under 512.
@@ -269,7 +265,7 @@ def test_window_never_exceeded_for_word_fragments(make_settings, tmp_path, embed
     settings = make_settings(chunk_tokens=512, chunk_overlap_tokens=40)
     assert ingest_paths([path.parent], settings, progress=False).files_failed == []
     rows = chunks_of(settings, path)
-    counts = embedder.count_tokens([embed_text(_meta_of(m), t) for _, t, m in rows])
+    counts = embedder.count_tokens([embed_text(document_meta_of(m), t) for _, t, m in rows])
     assert max(counts) <= embedder.max_tokens
 
 

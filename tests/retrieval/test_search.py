@@ -193,14 +193,14 @@ def test_named_documents_are_ranked_from_rows_read_once(assistant, monkeypatch):
     lex, col = searcher._view()
     q = "Which archives did King and Muminov use?"
     qvec = searcher.embedder.encode_queries([q], settings=searcher.settings)[0]
-    ours = [(r.chunk_id, round(d, 5)) for r, d in searcher._named_dense(["king-muminov-2022"], qvec, 5, col)]
+    ours = [(r.chunk_id, round(d, 5)) for r, d in searcher._named_dense(searcher._held_at(col), ["king-muminov-2022"], qvec, 5, col)]
     (chroma,) = searcher.store.query_ids(qvec[None, :], 5, {"doc_id": "king-muminov-2022"}, collection=col)
     assert [c for c, _ in ours] == [c for c, _ in chroma]
     assert [d for _, d in ours] == pytest.approx([d for _, d in chroma], abs=1e-4)
     reads = []
     real = Store.get_chunks
     monkeypatch.setattr(Store, "get_chunks", lambda self, *a, **kw: reads.append(1) or real(self, *a, **kw))
-    searcher._named_dense(["king-muminov-2022"], qvec, 5, col)
+    searcher._named_dense(searcher._held_at(col), ["king-muminov-2022"], qvec, 5, col)
     assert reads == [], "read once per generation"
 
 
